@@ -1,0 +1,21 @@
+"""Server-enforced cookie consent for ASGI apps."""
+
+from .config import PolicyConfig
+from .dependencies import get_consent
+from .errors import ConfigError, ConsentError, RequestError
+from .middleware import ConsentMiddleware
+from .policy import Policy, load_policy, policy_from_string
+from .state import ConsentState
+
+__all__ = [
+    "ConfigError",
+    "ConsentError",
+    "ConsentMiddleware",
+    "ConsentState",
+    "Policy",
+    "PolicyConfig",
+    "RequestError",
+    "get_consent",
+    "load_policy",
+    "policy_from_string",
+]

@@ -1,0 +1,88 @@
+"""The ``consent`` command: validate a policy file, make a secret key."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+
+from .errors import ConfigError
+from .policy import Policy, load_policy
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def describe(policy: Policy) -> str:
+    config = policy.config
+    rows: list[tuple[str, ...]] = [("category", "cookie", "provider", "duration", "path", "domain")]
+    for name, category in config.categories.items():
+        label = f"{name} (required)" if category.required else name
+        if not category.cookies:
+            rows.append((label, "-", "", "", "", ""))
+        for cookie in category.cookies:
+            rows.append(
+                (
+                    label,
+                    cookie.name,
+                    cookie.provider,
+                    cookie.duration,
+                    cookie.path,
+                    cookie.domain or "",
+                )
+            )
+            label = ""
+    cookie_count = len(policy.declarations)
+    header = (
+        f"{policy.source}: valid. revision {config.revision}, endpoint {config.endpoint}, "
+        f"undeclared cookies: {config.undeclared}, "
+        f"{len(config.categories)} categories, {cookie_count} cookies"
+    )
+    return header + "\n\n" + _table(rows)
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        policy = load_policy(args.file)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(describe(policy))
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    print(secrets.token_urlsafe(args.bytes))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="consent", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser("check", help="validate a policy file and list its cookies")
+    check.add_argument("file", help="the policy file, e.g. consent.yaml")
+    check.set_defaults(run=_check)
+    keygen = commands.add_parser("keygen", help="print a new random secret key")
+    keygen.add_argument("--bytes", type=int, default=32, help="random bytes (default 32)")
+    keygen.set_defaults(run=_keygen)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

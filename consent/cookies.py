@@ -1,0 +1,116 @@
+"""Byte-level cookie parsing and the one function that builds every ``Set-Cookie``.
+
+Parsing follows rules 2 and 3 of the design: never ``SimpleCookie`` (it drops the
+rest of a header after one odd cookie) and never ``http.cookies._unquote``
+(quadratic). Every function here is linear in its input and never raises on
+what a client or an app may send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_REQUEST_COOKIES = 200
+MAX_COOKIE_HEADER_BYTES = 16 * 1024
+EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def set_cookie_name(value: bytes) -> bytes:
+    """The cookie name of a ``Set-Cookie`` value; ``b""`` when it has none.
+
+    Text before the first ``;``, then before the first ``=``, stripped. A pair
+    without ``=`` is a nameless cookie (RFC 6265bis), so its name is empty.
+    Commas are not separators: ``a=1, b=2`` is one cookie named ``a``.
+    """
+    semicolon = value.find(b";")
+    pair = value if semicolon < 0 else value[:semicolon]
+    equals = pair.find(b"=")
+    if equals < 0:
+        return b""
+    return pair[:equals].strip()
+
+
+def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
+    """Split a request ``Cookie`` header into ``(name, raw pair)`` in order.
+
+    The raw pair is kept byte for byte so that a filtered header can be rebuilt
+    without re-quoting anything. Pieces beyond the count or byte bound are
+    dropped (they reach neither the app nor our own state).
+    """
+    if len(header) > MAX_COOKIE_HEADER_BYTES:
+        header = header[:MAX_COOKIE_HEADER_BYTES]
+        # A cut piece would be a different cookie: drop it.
+        header = header[: header.rfind(b";") + 1] if b";" in header else b""
+    result: list[tuple[bytes, bytes]] = []
+    for piece in header.split(b";", MAX_REQUEST_COOKIES)[:MAX_REQUEST_COOKIES]:
+        pair = piece.strip()
+        if not pair:
+            continue
+        equals = pair.find(b"=")
+        name = pair[:equals].rstrip() if equals >= 0 else b""
+        result.append((name, pair))
+    return result
+
+
+def join_cookie_headers(values: Iterable[bytes]) -> bytes:
+    """HTTP/2 and some clients send several ``Cookie`` headers: join them with ``; ``."""
+    return b"; ".join(values)
+
+
+def first_value(pairs: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The value of the first cookie called ``name`` (first occurrence wins)."""
+    for cookie_name, pair in pairs:
+        if cookie_name == name:
+            return pair[pair.find(b"=") + 1 :].strip()
+    return None
+
+
+def build_set_cookie(
+    name: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    path: str = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    http_only: bool = False,
+    same_site: str | None = None,
+    partitioned: bool = False,
+    expires: str | None = None,
+) -> bytes:
+    """Build one ``Set-Cookie`` value. All inputs were validated at load time (rule 9);
+    the check here keeps a header from ever being split by a stray CR, LF or ``;``."""
+    for label, text in (("name", name), ("value", value), ("path", path), ("domain", domain)):
+        if text is not None and any(c in text for c in "\r\n;\x00"):
+            raise ValueError(f"cookie {label} contains a forbidden character: {text!r}")
+    parts = [f"{name}={value}", f"Path={path}"]
+    if domain:
+        parts.append(f"Domain={domain}")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    if expires is not None:
+        parts.append(f"Expires={expires}")
+    if secure or partitioned or name.startswith(("__Secure-", "__Host-")):
+        parts.append("Secure")
+    if http_only:
+        parts.append("HttpOnly")
+    if same_site:
+        parts.append(f"SameSite={same_site}")
+    if partitioned:
+        parts.append("Partitioned")
+    return "; ".join(parts).encode("latin-1")
+
+
+def expire_cookie(
+    name: str, *, path: str = "/", domain: str | None = None, partitioned: bool = False
+) -> bytes:
+    """A ``Set-Cookie`` that deletes ``name`` as it was set (rule 4)."""
+    return build_set_cookie(
+        name,
+        "",
+        max_age=0,
+        expires=EPOCH,
+        path=path,
+        domain=domain,
+        partitioned=partitioned,
+    )

@@ -1,0 +1,37 @@
+"""A small Starlette shop behind ConsentMiddleware.
+
+Run it with ``make demo`` (or ``uvicorn examples.starlette_app:app``).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from consent import ConsentMiddleware, get_consent
+
+from .shop import POLICY, SHOP_COOKIES, render_page, secret_keys
+
+
+async def home(request: Request) -> HTMLResponse:
+    state = get_consent(request)
+    response = HTMLResponse(render_page(state, dict(request.cookies), framework="Starlette"))
+    # Set every cookie unconditionally: the middleware removes what was not consented to.
+    for name, value, _category in SHOP_COOKIES:
+        response.set_cookie(name, value, httponly=True, samesite="lax")
+    return response
+
+
+def create_app(keys: list[str] | None = None) -> Starlette:
+    return Starlette(
+        routes=[Route("/", home)],
+        middleware=[
+            Middleware(ConsentMiddleware, policy=POLICY, secret_keys=keys or secret_keys())
+        ],
+    )
+
+
+app = create_app()
