@@ -1,0 +1,1 @@
+"""The example shop as a minimal Django project served through ASGI (see ``asgi.py``)."""

@@ -1,0 +1,134 @@
+"""The example shop on every supported framework, through the same HTTP assertions.
+
+Each example sets one cookie of every category on ``GET /`` and renders what its
+handler saw: the consent state and the cookie names parsed by the framework itself
+(``request.cookies`` in Starlette, FastAPI and Litestar, ``request.COOKIES`` in Django).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from starlette.types import ASGIApp
+
+from examples import fastapi_app, litestar_app, starlette_app
+from examples.django_app import asgi as django_asgi
+from tests.conftest import KEY
+
+pytestmark = pytest.mark.anyio
+
+FACTORIES: dict[str, Callable[[list[str]], ASGIApp]] = {
+    "starlette": starlette_app.create_app,
+    "fastapi": fastapi_app.create_app,
+    "litestar": litestar_app.create_app,
+    "django": django_asgi.create_app,
+}
+SHOP = ["_fbp", "_ga", "_hjSessionUser_1", "lang", "sid"]
+EVERY_CATEGORY = "necessary, functional, analytics, performance, advertisement"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module", params=sorted(FACTORIES))
+def app(request: pytest.FixtureRequest) -> ASGIApp:
+    return FACTORIES[request.param]([KEY])
+
+
+@pytest.fixture
+async def client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def set_cookies(response: httpx.Response) -> dict[str, str]:
+    """Set-Cookie headers by cookie name."""
+    headers = response.headers.get_list("set-cookie")
+    return {header.split("=", 1)[0]: header for header in headers}
+
+
+def written(response: httpx.Response) -> list[str]:
+    """Names of cookies the response sets (not expires)."""
+    return sorted(n for n, h in set_cookies(response).items() if "Max-Age=0" not in h)
+
+
+def expired(response: httpx.Response) -> list[str]:
+    return sorted(n for n, h in set_cookies(response).items() if "Max-Age=0" in h)
+
+
+def seen_by_handler(response: httpx.Response) -> tuple[str, str, str]:
+    """(decided or undecided, granted categories, request cookie names) from the page."""
+    match = re.search(
+        r"Consent: <strong>(\w+)</strong>; granted: <span id=\"granted\">([^<]*)</span>.*"
+        r"<p id=\"seen\">Cookies the app received: ([^<]*)</p>",
+        response.text,
+        re.DOTALL,
+    )
+    assert match is not None, response.text
+    return match.group(1), match.group(2), match.group(3)
+
+
+async def test_before_a_choice_only_necessary_cookies(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert written(response) == ["sid"]
+    assert "cookie" in response.headers["vary"].lower()
+    assert seen_by_handler(response) == ("undecided", "necessary", "none")
+
+
+async def test_accept_all_lets_every_shop_cookie_through(client: httpx.AsyncClient) -> None:
+    accepted = await client.post("/consent", json={"action": "accept_all"})
+    assert accepted.status_code == 200
+    assert written(accepted) == ["consent"]
+    response = await client.get("/")
+    assert written(response) == SHOP
+    assert seen_by_handler(response) == ("decided", EVERY_CATEGORY, "consent")
+
+
+async def test_reject_all_expires_withdrawn_cookies(client: httpx.AsyncClient) -> None:
+    await client.post("/consent", json={"action": "accept_all"})
+    assert written(await client.get("/")) == SHOP
+    rejected = await client.post("/consent", json={"action": "reject_all"})
+    assert rejected.status_code == 200
+    assert written(rejected) == ["consent"]
+    assert expired(rejected) == ["_fbp", "_ga", "_hjSessionUser_1", "lang"]
+    response = await client.get("/")
+    assert written(response) == ["sid"]
+    assert expired(response) == []
+    assert seen_by_handler(response) == ("decided", "necessary", "consent, sid")
+
+
+async def test_framework_parses_only_granted_request_cookies(client: httpx.AsyncClient) -> None:
+    granted = await client.post("/consent", json={"granted": ["analytics"]})
+    token = granted.cookies["consent"]
+    client.cookies.clear()  # send exactly the header below
+    cookie = f"consent={token}; sid=1; lang=en; _ga=GA1.1; _hjSession_9=h; _fbp=fb; stray=x"
+    response = await client.get("/", headers={"cookie": cookie})
+    assert seen_by_handler(response) == ("decided", "necessary, analytics", "_ga, consent, sid")
+    assert written(response) == ["_ga", "sid"]
+    assert expired(response) == ["_fbp", "_hjSession_9", "lang"]
+
+
+async def test_form_post_without_javascript_redirects_back(client: httpx.AsyncClient) -> None:
+    response = await client.post("/consent", data={"action": "accept_all", "next": "/"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert written(response) == ["consent"]
+    assert seen_by_handler(await client.get("/"))[0] == "decided"
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "litestar", "django"])
+async def test_framework_dependency_reads_state(framework: str) -> None:
+    transport = httpx.ASGITransport(app=FACTORIES[framework]([KEY]))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        before = (await client.get("/api/consent-summary")).json()
+        assert before == {"decided": False, "analytics": False, "advertisement": False}
+        await client.post("/consent", json={"granted": ["analytics"]})
+        after = (await client.get("/api/consent-summary")).json()
+        assert after == {"decided": True, "analytics": True, "advertisement": False}
