@@ -115,6 +115,22 @@ async def test_framework_parses_only_granted_request_cookies(client: httpx.Async
     assert expired(response) == ["_fbp", "_hjSession_9", "lang"]
 
 
+async def test_repeated_cookie_headers_reach_the_framework_as_one(
+    client: httpx.AsyncClient,
+) -> None:
+    # HTTP/2 clients may split cookies over several headers, which frameworks read differently.
+    headers = [("cookie", "lang=en; sid=1"), ("cookie", "_ga=GA1.1; csrftoken=t")]
+    response = await client.get("/", headers=headers)
+    assert seen_by_handler(response)[2] == "csrftoken, sid"
+    assert expired(response) == ["_ga", "lang"]
+
+
+async def test_unrouted_paths_are_filtered_too(client: httpx.AsyncClient) -> None:
+    response = await client.get("/no-such-page", headers={"cookie": "_fbp=fb; sid=1"})
+    assert response.status_code == 404
+    assert expired(response) == ["_fbp"]
+
+
 async def test_form_post_without_javascript_redirects_back(client: httpx.AsyncClient) -> None:
     response = await client.post("/consent", data={"action": "accept_all", "next": "/"})
     assert response.status_code == 303
