@@ -51,6 +51,9 @@ def create_app(keys: list[str] | None = None) -> ASGIApp:
     shop = Litestar(
         route_handlers=[home, summary],
         dependencies={"consent": Provide(provide_consent, sync_to_thread=False)},
+        # Litestar's default logging config takes over the root logger (level INFO, a
+        # queue thread) when the app is built; leave logging to whoever runs the shop.
+        logging_config=None,
     )
     # Litestar types its ASGI interface with TypedDicts, Starlette (and so the middleware)
     # with plain mappings: the same protocol at run time, unrelated types for mypy.
