@@ -1,7 +1,7 @@
 """Server-enforced cookie consent for ASGI apps."""
 
 from .config import PolicyConfig
-from .dependencies import get_consent
+from .dependencies import consent_from_scope, get_consent
 from .errors import ConfigError, ConsentError, RequestError
 from .middleware import ConsentMiddleware
 from .policy import Policy, load_policy, policy_from_string
@@ -15,6 +15,7 @@ __all__ = [
     "Policy",
     "PolicyConfig",
     "RequestError",
+    "consent_from_scope",
     "get_consent",
     "load_policy",
     "policy_from_string",

@@ -6,6 +6,9 @@ it as a dependency as it is: ``state: ConsentState = Depends(get_consent)``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.requests import HTTPConnection
 
 from .errors import MiddlewareNotInstalled
@@ -14,10 +17,15 @@ from .state import ConsentState
 
 def get_consent(request: HTTPConnection) -> ConsentState:
     """The consent state ``ConsentMiddleware`` decided for this request."""
-    state = request.scope.get("state", {}).get("consent")
+    return consent_from_scope(request.scope)
+
+
+def consent_from_scope(scope: Mapping[str, Any]) -> ConsentState:
+    """The same, from a raw ASGI scope: for Litestar, Django (``request.scope``) or plain ASGI."""
+    state = scope.get("state", {}).get("consent")
     if not isinstance(state, ConsentState):
         raise MiddlewareNotInstalled(
-            "no consent state on this request: wrap the app in ConsentMiddleware "
-            "(and make sure this route is not mounted outside it)"
+            "no consent state on this request: wrap the whole ASGI application in "
+            "ConsentMiddleware (for Django, serve it through ASGI, not WSGI)"
         )
     return state

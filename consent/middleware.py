@@ -8,11 +8,11 @@ are touched; bodies stream through (rule 1, and "zero work per body chunk").
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from email.utils import formatdate
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from .cookies import (
     build_set_cookie,
@@ -35,6 +35,9 @@ _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
+# Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
+# its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
+AnyASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 
 class _Verdict:
@@ -74,7 +77,7 @@ class ConsentMiddleware:
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: AnyASGIApp,
         *,
         policy: Policy,
         secret_keys: str | bytes | Sequence[str | bytes] | None = None,

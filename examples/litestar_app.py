@@ -9,16 +9,14 @@ responses to unmatched paths would not be filtered. Serve it with
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Litestar, MediaType, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.response import Response
-from starlette.types import ASGIApp
 
-from consent import ConsentMiddleware, ConsentState
+from consent import ConsentMiddleware, ConsentState, consent_from_scope
 
-from .scope_consent import consent_from_scope
 from .shop import POLICY, SHOP_COOKIES, render_page, secret_keys
 
 
@@ -47,7 +45,7 @@ async def summary(consent: NamedDependency[ConsentState]) -> dict[str, bool]:
     }
 
 
-def create_app(keys: list[str] | None = None) -> ASGIApp:
+def create_app(keys: list[str] | None = None) -> ConsentMiddleware:
     shop = Litestar(
         route_handlers=[home, summary],
         dependencies={"consent": Provide(provide_consent, sync_to_thread=False)},
@@ -55,9 +53,7 @@ def create_app(keys: list[str] | None = None) -> ASGIApp:
         # queue thread) when the app is built; leave logging to whoever runs the shop.
         logging_config=None,
     )
-    # Litestar types its ASGI interface with TypedDicts, Starlette (and so the middleware)
-    # with plain mappings: the same protocol at run time, unrelated types for mypy.
-    return ConsentMiddleware(cast(ASGIApp, shop), policy=POLICY, secret_keys=keys or secret_keys())
+    return ConsentMiddleware(shop, policy=POLICY, secret_keys=keys or secret_keys())
 
 
 app = create_app()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from ..scope_consent import consent_from_scope
+from consent import consent_from_scope
+
 from ..shop import SHOP_COOKIES, render_page
 
 
