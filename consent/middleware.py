@@ -35,6 +35,11 @@ _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
+# Messages that carry response headers; a refused websocket handshake (the
+# websocket.http.response extension) sets cookies as well as an accepted one.
+_START_MESSAGES = frozenset(
+    ("http.response.start", "websocket.accept", "websocket.http.response.start")
+)
 
 
 class _Verdict:
@@ -276,7 +281,7 @@ class ConsentMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             message_type = message["type"]
-            if message_type == "http.response.start" or message_type == "websocket.accept":
+            if message_type in _START_MESSAGES:
                 headers = message.get("headers")
                 if headers is not None or expiries:
                     message["headers"] = _filter(headers or (), allowed, expiries, verdict_of)
