@@ -318,6 +318,7 @@ def test_consent_cookie_set_by_the_app_passes(make_client: MakeClient) -> None:
 def _state(client: TestClient, cookie: str) -> dict[str, object]:
     response = client.get("/consent", headers={"cookie": cookie})
     assert response.status_code == 200
+    assert set_cookies(response) == []  # an undecided visitor never gets the cookie
     data: dict[str, object] = response.json()
     return data
 
@@ -348,6 +349,13 @@ def test_broken_tokens_mean_undecided(make_client: MakeClient) -> None:
         response = client.get("/", headers={"cookie": f"consent={broken}"})
         assert response.status_code == 200
         assert set_cookie_names(response) == []
+
+
+def test_first_consent_cookie_wins(make_client: MakeClient) -> None:
+    client = make_client()
+    token = choose(client)
+    assert _state(client, f"consent=broken; consent={token}")["decided"] is False
+    assert _state(client, f"consent={token}; consent=broken")["decided"] is True
 
 
 def test_token_signed_by_an_unknown_key_means_undecided(make_client: MakeClient) -> None:
