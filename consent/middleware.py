@@ -15,6 +15,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .cookies import (
+    MAX_COOKIE_HEADER_BYTES,
+    MAX_REQUEST_COOKIES,
     build_set_cookie,
     expire_cookie,
     first_value,
@@ -226,13 +228,13 @@ class ConsentMiddleware:
             elif key == b"sec-gpc":
                 gpc = value.strip() == b"1"
         secure = self.is_secure(scope)
-        pairs = (
-            parse_cookie_header(
+        header = b""
+        pairs: list[tuple[bytes, bytes]] = []
+        if cookie_values:
+            header = (
                 cookie_values[0] if len(cookie_values) == 1 else join_cookie_headers(cookie_values)
             )
-            if cookie_values
-            else []
-        )
+            pairs = parse_cookie_header(header)
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed
@@ -272,7 +274,7 @@ class ConsentMiddleware:
                 removed = True
                 if verdict.expiry is not None and verdict.expiry not in expiries:
                     expiries.append(verdict.expiry)
-        if removed or len(cookie_values) > 1:
+        if removed or len(cookie_values) > 1 or _beyond_bounds(header):
             headers = [(k, v) for k, v in scope["headers"] if k != _COOKIE]
             if kept:
                 headers.append((_COOKIE, b"; ".join(kept)))
@@ -288,6 +290,12 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def _beyond_bounds(header: bytes) -> bool:
+    """Whether the parser dropped pieces of ``header``: those must not reach the app
+    either, or a long header would smuggle unconsented cookies past the filter."""
+    return len(header) > MAX_COOKIE_HEADER_BYTES or header.count(b";") >= MAX_REQUEST_COOKIES
 
 
 def _filter(

@@ -236,6 +236,28 @@ def test_granted_request_cookies_are_not_expired(make_client: MakeClient) -> Non
     assert set_cookie_names(response) == ["_fbp"]
 
 
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "sid=1; " * 200 + "_fbp=1",
+        ";" * 300 + "_fbp=1",
+        "sid=1; csrftoken=" + "x" * 17_000 + "; _fbp=1",
+        "sid=" + "x" * 17_000 + "; _fbp=1",
+    ],
+)
+def test_cookies_beyond_the_parser_bounds_never_reach_the_app(
+    make_client: MakeClient, cookie: str
+) -> None:
+    seen = seen_cookies(make_client().get("/", headers={"cookie": cookie}))
+    assert "_fbp" not in seen
+    assert set(seen.split("; ")) <= {"", "sid=1"}
+
+
+def test_cookies_within_the_bounds_all_reach_the_app(make_client: MakeClient) -> None:
+    cookie = "sid=1; " * 199 + "csrftoken=" + "x" * 14_000
+    assert seen_cookies(make_client().get("/", headers={"cookie": cookie})) == cookie
+
+
 @pytest.mark.parametrize("name", ["_ga_a(b", "_ga_" + "x" * 300, "_hj{x}", "_pk_ses.a b"])
 def test_unsafe_glob_matched_names_are_never_echoed(make_client: MakeClient, name: str) -> None:
     response = make_client().get("/", headers={"cookie": f"{name}=1; sid=2"})
