@@ -205,6 +205,8 @@ DECLARED_PLACES = """\
         path: /shop
         domain: example.com
       - name: _ga
+      - name: "_pk_ses.*"
+        partitioned: true
 """
 
 
@@ -212,10 +214,12 @@ def test_non_granted_request_cookies_are_expired_once_with_declared_path_and_dom
     make_client: MakeClient,
 ) -> None:
     client = make_client(policy_=small_policy("", DECLARED_PLACES))
-    response = client.get("/", headers={"cookie": "_pk_id.1=a; sid=1; _pk_id.1=b; _ga=c; x=1"})
+    cookie = "_pk_id.1=a; sid=1; _pk_id.1=b; _ga=c; x=1; _pk_ses.1=d"
+    response = client.get("/", headers={"cookie": cookie})
     assert set_cookies(response) == [
         f"_pk_id.1=; Path=/shop; Domain=example.com; Max-Age=0; {EPOCH}",
         f"_ga=; Path=/; Max-Age=0; {EPOCH}",
+        f"_pk_ses.1=; Path=/; Max-Age=0; {EPOCH}; Secure; Partitioned",
     ]
     assert response.headers["vary"] == "Cookie"
 
