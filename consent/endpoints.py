@@ -277,19 +277,22 @@ class Endpoints:
                 next_value = value
         if action is None and not granted:
             raise RequestError(400, "missing 'action' (accept_all, reject_all or save)")
-        known = _ACTIONS.get(action or "save")
+        known = _ACTIONS.get(action if action is not None else "save")
         if known is None:
             raise RequestError(
                 422, f"unknown action {action!r}; use accept_all, reject_all or save"
             )
-        return self._choice(known, granted, "form", next_path=safe_next(next_value))
+        # One form often holds the boxes and all three buttons (it must work with JS
+        # off): the button pressed decides, whatever boxes were ticked.
+        boxes = granted if known == "save" else None
+        return self._choice(known, boxes, "form", next_path=safe_next(next_value))
 
     def _choice(
         self, action: Action | None, granted: list[str] | None, source: Source, next_path: str = "/"
     ) -> Choice:
         if action is None and granted is None:
             raise RequestError(422, "send either 'action' or 'granted'")
-        if action in ("accept_all", "reject_all") and granted:
+        if action in ("accept_all", "reject_all") and granted is not None:
             raise RequestError(422, f"'granted' cannot be combined with action {action!r}")
         unknown = self.policy.unknown_categories(granted or ())
         if unknown:

@@ -15,6 +15,8 @@ from typing import Any
 from starlette.types import Message, Receive, Scope, Send
 
 from .cookies import (
+    MAX_COOKIE_HEADER_BYTES,
+    MAX_REQUEST_COOKIES,
     build_set_cookie,
     expire_cookie,
     first_value,
@@ -38,6 +40,11 @@ _COOKIE = b"cookie"
 # Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
 # its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
 AnyASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+# Messages that carry response headers; a refused websocket handshake (the
+# websocket.http.response extension) sets cookies as well as an accepted one.
+_START_MESSAGES = frozenset(
+    ("http.response.start", "websocket.accept", "websocket.http.response.start")
+)
 
 
 class _Verdict:
@@ -224,13 +231,13 @@ class ConsentMiddleware:
             elif key == b"sec-gpc":
                 gpc = value.strip() == b"1"
         secure = self.is_secure(scope)
-        pairs = (
-            parse_cookie_header(
+        header = b""
+        pairs: list[tuple[bytes, bytes]] = []
+        if cookie_values:
+            header = (
                 cookie_values[0] if len(cookie_values) == 1 else join_cookie_headers(cookie_values)
             )
-            if cookie_values
-            else []
-        )
+            pairs = parse_cookie_header(header)
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed
@@ -270,7 +277,7 @@ class ConsentMiddleware:
                 removed = True
                 if verdict.expiry is not None and verdict.expiry not in expiries:
                     expiries.append(verdict.expiry)
-        if removed or len(cookie_values) > 1:
+        if removed or len(cookie_values) > 1 or _beyond_bounds(header):
             headers = [(k, v) for k, v in scope["headers"] if k != _COOKIE]
             if kept:
                 headers.append((_COOKIE, b"; ".join(kept)))
@@ -279,13 +286,19 @@ class ConsentMiddleware:
 
         async def send_wrapper(message: Message) -> None:
             message_type = message["type"]
-            if message_type == "http.response.start" or message_type == "websocket.accept":
+            if message_type in _START_MESSAGES:
                 headers = message.get("headers")
                 if headers is not None or expiries:
                     message["headers"] = _filter(headers or (), allowed, expiries, verdict_of)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def _beyond_bounds(header: bytes) -> bool:
+    """Whether the parser dropped pieces of ``header``: those must not reach the app
+    either, or a long header would smuggle unconsented cookies past the filter."""
+    return len(header) > MAX_COOKIE_HEADER_BYTES or header.count(b";") >= MAX_REQUEST_COOKIES
 
 
 def _filter(

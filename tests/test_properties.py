@@ -1,0 +1,153 @@
+"""Property (a): whatever the app sends, only cookies the visitor consented to leave."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from consent import ConsentMiddleware, Policy, load_policy, policy_from_string
+from tests.conftest import EXAMPLE_POLICY, KEY, call_sync, http_scope, response_headers
+
+POLICY = load_policy(EXAMPLE_POLICY)
+OPTIONAL = [name for name in POLICY.category_names if name not in POLICY.required]
+OWN_NAMES = {"consent", "__Host-consent"}
+
+Header = tuple[bytes, bytes]
+
+
+class _App:
+    """Answers with whatever headers the current example put in ``headers``."""
+
+    def __init__(self) -> None:
+        self.headers: list[Header] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+APP = _App()
+MIDDLEWARE: ASGIApp = ConsentMiddleware(APP, policy=POLICY, secret_keys=KEY)
+
+
+@cache
+def consent_cookie(granted: frozenset[str]) -> bytes:
+    """A real consent cookie for ``granted``, from a POST to the endpoint."""
+    scope = http_scope("/consent", method="POST", headers=[(b"content-type", b"application/json")])
+    body = json.dumps({"granted": sorted(granted)}).encode()
+    sent = call_sync(MIDDLEWARE, scope, [{"type": "http.request", "body": body}])
+    assert sent[0]["status"] == 200
+    cookies = [v for k, v in response_headers(sent) if k == b"set-cookie"]
+    return cookies[0].split(b";")[0]
+
+
+def cookie_name(set_cookie: bytes) -> str:
+    """Rule 2, written out independently: before the first ``;``, then before ``=``."""
+    pair = set_cookie.split(b";")[0]
+    if b"=" not in pair:
+        return ""  # a nameless cookie
+    return pair.split(b"=")[0].strip().decode("latin-1")
+
+
+def may_leave(set_cookie: bytes, granted: frozenset[str], policy: Policy) -> bool:
+    name = cookie_name(set_cookie)
+    if name in OWN_NAMES:
+        return True
+    category = policy.category_of(name)
+    return category is not None and (category in granted or category in policy.required)
+
+
+_text = st.text(alphabet=st.characters(codec="latin-1", exclude_characters=";"), max_size=12).map(
+    lambda s: s.encode("latin-1")
+)
+_declared = st.sampled_from(
+    [cookie.name.encode() for _, cookie in POLICY.declarations if "*" not in cookie.name]
+    + [b"consent", b"__Host-consent"]
+)
+_globbed = st.builds(
+    bytes.__add__, st.sampled_from([b"_ga_", b"_pk_id.", b"_pk_ses.", b"_hj"]), _text
+)
+_undeclared = st.one_of(_text, st.sampled_from([b"tracker", b"_gid", b"IDE2", b"Sid", b"_g"]))
+_name = st.one_of(_declared, _globbed, _undeclared)
+_padding = st.sampled_from([b"", b" ", b"\t", b"  "])
+_attributes = st.sampled_from([b"", b"; Path=/", b"; Max-Age=0", b"; Domain=x.com; Secure"])
+
+_well_formed = st.builds(
+    lambda pad1, name, pad2, value, attrs: pad1 + name + pad2 + b"=" + value + attrs,
+    _padding,
+    _name,
+    _padding,
+    _text,
+    _attributes,
+)
+_comma_form = st.builds(lambda first, second: first + b"=1, " + second + b"=2", _name, _name)
+_malformed = st.one_of(
+    st.builds(bytes.__add__, _name, _attributes),  # no "=": nameless
+    st.builds(lambda value: b"=" + value, _text),  # empty name
+    st.sampled_from([b"", b"=", b";", b"; _ga=1", b" = ", b"=_ga=1", b";sid=1"]),
+    st.binary(max_size=40),
+)
+_value = st.one_of(_well_formed, _comma_form, _malformed)
+_set_cookie_key = st.sampled_from([b"set-cookie", b"Set-Cookie", b"SET-COOKIE", b"set-Cookie"])
+_other = st.sampled_from(
+    [
+        (b"content-type", b"text/html"),
+        (b"x-set-cookie", b"_fbp=1"),
+        (b"cache-control", b"private"),
+    ]
+)
+_headers = st.lists(st.one_of(st.tuples(_set_cookie_key, _value), _other), max_size=12)
+_granted = st.one_of(st.none(), st.frozensets(st.sampled_from(OPTIONAL)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(granted=_granted, headers=_headers)
+def test_only_consented_cookies_leave(
+    granted: frozenset[str] | None, headers: list[Header]
+) -> None:
+    request_headers = [] if granted is None else [(b"cookie", consent_cookie(granted))]
+    APP.headers = headers
+    sent = call_sync(MIDDLEWARE, http_scope(headers=request_headers))
+    out = response_headers(sent)
+
+    allowed = granted or frozenset()  # undecided: nothing optional
+    expected = [
+        header
+        for header in headers
+        if header[0].lower() != b"set-cookie" or may_leave(header[1], allowed, POLICY)
+    ]
+    # Everything allowed is kept, byte for byte and in order; nothing else leaves.
+    assert out[: len(expected)] == expected
+    extra = out[len(expected) :]
+    has_set_cookie = any(key.lower() == b"set-cookie" for key, _ in headers)
+    assert extra == ([(b"vary", b"Cookie")] if has_set_cookie else [])
+    for key, value in out:
+        if key.lower() == b"set-cookie":
+            assert may_leave(value, allowed, POLICY), value
+
+
+_ALLOW = policy_from_string(
+    Path(EXAMPLE_POLICY).read_text().replace("undeclared: block", "undeclared: allow")
+)
+_ALLOW_APP = _App()
+_ALLOW_MIDDLEWARE: ASGIApp = ConsentMiddleware(_ALLOW_APP, policy=_ALLOW, secret_keys=KEY)
+
+
+@settings(max_examples=200, deadline=None)
+@given(headers=_headers)
+def test_undeclared_cookies_pass_under_allow(headers: list[Header]) -> None:
+    _ALLOW_APP.headers = headers
+    out = response_headers(call_sync(_ALLOW_MIDDLEWARE, http_scope()))
+    kept = [value for key, value in out if key.lower() == b"set-cookie"]
+    for key, value in headers:
+        if key.lower() != b"set-cookie":
+            continue
+        name = cookie_name(value)
+        category = _ALLOW.category_of(name)
+        undeclared = category is None
+        assert (value in kept) == (undeclared or category == "necessary" or name in OWN_NAMES)
