@@ -22,7 +22,7 @@ from .errors import ConfigError
 
 SALT = "consent.cookie.v1"
 MAX_TOKEN_BYTES = 256
-_TOKEN_CHARS = re.compile(rb"^[A-Za-z0-9_.-]+$")
+_TOKEN_CHARS = re.compile(rb"[A-Za-z0-9_.-]+")
 _VERSION = "v1"
 
 
@@ -51,7 +51,10 @@ def normalize_keys(secret_keys: str | bytes | Sequence[str | bytes]) -> list[byt
     keys: list[str | bytes]
     keys = [secret_keys] if isinstance(secret_keys, str | bytes) else list(secret_keys)
     if not keys:
-        raise ConfigError("secret_keys is empty; give at least one key (see `consent keygen`)")
+        raise ConfigError(
+            "secret_keys is empty; give at least one key (see `consent keygen`)",
+            key="secret_keys",
+        )
     result = []
     for index, key in enumerate(keys):
         raw = key.encode() if isinstance(key, str) else bytes(key)
@@ -82,7 +85,7 @@ class TokenSigner:
 
     def verify(self, raw: bytes) -> Token | None:
         """Return the token's content, or ``None`` for anything not valid now."""
-        if not raw or len(raw) > MAX_TOKEN_BYTES or not _TOKEN_CHARS.match(raw):
+        if not raw or len(raw) > MAX_TOKEN_BYTES or not _TOKEN_CHARS.fullmatch(raw):
             return None
         try:
             payload, issued = self._signer.unsign(
