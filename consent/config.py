@@ -156,10 +156,11 @@ def _endpoint(value: str) -> str:
 
 
 def _origin(value: str) -> str:
-    value = value.rstrip("/")
+    # Browsers send origins in lower case; compare like with like.
+    value = value.rstrip("/").lower()
     if not _ORIGIN.fullmatch(value):
         raise ValueError("an origin looks like 'https://example.com' or 'http://localhost:8000'")
-    return value.lower()
+    return value
 
 
 class PolicyConfig(_Model):
