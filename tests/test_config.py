@@ -132,7 +132,7 @@ def test_custom_categories_and_a_host_prefixed_cookie() -> None:
 def test_models_are_frozen() -> None:
     config = policy_from_string(VALID).config
     with pytest.raises(ValidationError):
-        config.revision = 2  # type: ignore[misc]
+        config.revision = 2
 
 
 def test_policy_from_string_names_its_source() -> None:
