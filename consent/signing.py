@@ -23,6 +23,8 @@ from .errors import ConfigError
 SALT = "consent.cookie.v1"
 MAX_TOKEN_BYTES = 256
 _TOKEN_CHARS = re.compile(rb"[A-Za-z0-9_.-]+")
+# int(x, 16) would also take "-3", "0x3" and "1_0": only plain lower-case hex is ours.
+_MASK = re.compile(r"[0-9a-f]{1,16}")
 _VERSION = "v1"
 
 
@@ -97,13 +99,9 @@ class TokenSigner:
         if len(parts) != 5 or parts[0] != _VERSION:
             return None
         _, revision, mask, taxonomy, consent_id = parts
-        if not revision.isdigit() or not consent_id:
+        if not revision.isdigit() or not _MASK.fullmatch(mask) or not consent_id:
             return None
-        try:
-            mask_value = int(mask, 16)
-        except ValueError:
-            return None
-        return Token(int(revision), mask_value, taxonomy, consent_id, int(issued.timestamp()))
+        return Token(int(revision), int(mask, 16), taxonomy, consent_id, int(issued.timestamp()))
 
     @staticmethod
     def now() -> int:
