@@ -12,6 +12,8 @@ from .policy import Policy, load_policy
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
+    # Text from the file may hold newlines or tabs: one line per row, whatever it says.
+    rows = [tuple(" ".join(cell.split()) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from consent import ConfigError, load_policy, policy_from_string
+from consent.config import _document_location
 
 EXAMPLE = Path("examples/consent.yaml")
 
@@ -413,3 +414,26 @@ def test_a_category_called_like_a_type_is_reported_at_its_own_key(tmp_path: Path
     # pydantic labels union members "bool"/"str"; a category of that name must not confuse us.
     text = "categories:\n  bool:\n    title: 5\n"
     refused(tmp_path, text, key="categories.bool.title", line=3)
+
+
+@pytest.mark.parametrize(
+    ("loc", "missing", "expected"),
+    [
+        (("cookie", "secure", "bool"), False, ("cookie", "secure")),
+        (("cookie", "secure", "literal['auto']"), False, ("cookie", "secure")),
+        (("categories", "bool", "title"), False, ("categories", "bool", "title")),
+        (
+            ("categories", "bool", "cookies", 0, "name"),
+            True,
+            ("categories", "bool", "cookies", 0, "name"),
+        ),
+        (("categories", "bool", "cookies", 3, "name"), False, ("categories", "bool", "cookies")),
+    ],
+)
+def test_pydantic_labels_are_not_reported_as_keys(
+    loc: tuple[str | int, ...], missing: bool, expected: tuple[str | int, ...]
+) -> None:
+    # pydantic appends union members and validator names to an error's location; no
+    # policy field produces one today, but a future union must not name a key "bool".
+    data = {"cookie": {"secure": "maybe"}, "categories": {"bool": {"title": 5, "cookies": [{}]}}}
+    assert _document_location(loc, data, missing=missing) == expected
