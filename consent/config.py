@@ -6,6 +6,7 @@ validated here, once, so that the middleware can emit it without re-checking.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -250,7 +251,7 @@ def _config_error(
         loc = original.loc if original.loc[0] == "categories" else (*loc, *original.loc)
         message = str(original)
     else:
-        message = _describe(error)
+        message = _describe(error, loc)
     return ConfigError(message, file=file, key=render_key(loc) or None, line=source.line_of(loc))
 
 
@@ -274,10 +275,28 @@ def _document_location(loc: Location, data: Any, *, missing: bool) -> Location:
     return tuple(result)
 
 
-def _describe(error: Any) -> str:
+def _model_at(loc: Location) -> type[BaseModel]:
+    """The model that holds the key at ``loc`` (the file's shape is fixed and shallow)."""
+    if loc[0] == "cookie":
+        return ConsentCookieSettings
+    if loc[0] == "categories":
+        return Category if len(loc) == 3 else CookieDeclaration
+    return PolicyConfig
+
+
+def _unknown_key(loc: Location) -> str:
+    known = list(_model_at(loc).model_fields)
+    message = "unknown key"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    return f"{message} (keys allowed here: {', '.join(known)})"
+
+
+def _describe(error: Any, loc: Location) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key; check its spelling against the configuration reference"
+        return _unknown_key(loc)
     if kind == "missing":
         return "this key is required"
     message = str(error["msg"])

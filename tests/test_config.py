@@ -165,6 +165,20 @@ def test_unknown_key_is_named(tmp_path: Path, text: str, key: str, line: int) ->
 
 
 @pytest.mark.parametrize(
+    ("text", "key", "line", "hint"),
+    [
+        ("revison: 2\n" + VALID, "revison", 1, "did you mean 'revision'? (keys allowed here: "),
+        ("cookie:\n  nmae: c\n" + VALID, "cookie.nmae", 2, "did you mean 'name'?"),
+        (VALID + "        expiry: 1\n", "categories.necessary.cookies[0].expiry", 7, "(keys "),
+    ],
+)
+def test_unknown_key_suggests_the_known_ones(
+    tmp_path: Path, text: str, key: str, line: int, hint: str
+) -> None:
+    assert hint in refused(tmp_path, text, key=key, line=line).message
+
+
+@pytest.mark.parametrize(
     ("text", "key", "line", "words"),
     [
         ("revision: 2\n", "categories", 1, "required"),
