@@ -12,6 +12,8 @@ from .policy import Policy, load_policy
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
+    # Text from the file may hold newlines or tabs: one line per row, whatever it says.
+    rows = [tuple(" ".join(cell.split()) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
@@ -61,6 +63,17 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_bytes(text: str) -> int:
+    # Fewer than 16 random bytes is a key the middleware would refuse, or a weak one.
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 16 <= count <= 1024:
+        raise argparse.ArgumentTypeError("choose between 16 and 1024 random bytes")
+    return count
+
+
 def _keygen(args: argparse.Namespace) -> int:
     print(secrets.token_urlsafe(args.bytes))
     return 0
@@ -73,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", help="the policy file, e.g. consent.yaml")
     check.set_defaults(run=_check)
     keygen = commands.add_parser("keygen", help="print a new random secret key")
-    keygen.add_argument("--bytes", type=int, default=32, help="random bytes (default 32)")
+    keygen.add_argument(
+        "--bytes", type=_key_bytes, default=32, help="random bytes, 16 to 1024 (default 32)"
+    )
     keygen.set_defaults(run=_keygen)
     return parser
 

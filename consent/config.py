@@ -6,6 +6,7 @@ validated here, once, so that the middleware can emit it without re-checking.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,18 +28,23 @@ from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 STANDARD_CATEGORIES = ("necessary", "functional", "analytics", "performance", "advertisement")
 MAX_CATEGORIES = 32
 # RFC 6265 token characters; "*" doubles as the glob wildcard in declarations.
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_CATEGORY_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_PATH = re.compile(r"^/[\x21-\x3a\x3c-\x7e]*$")  # printable ASCII, no ";" and no spaces
+# Every pattern here is used with ``fullmatch``: ``$`` would accept a trailing newline.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_PATH = re.compile(r"/[\x21-\x3a\x3c-\x7e]*")  # printable ASCII, no ";" and no spaces
 _DOMAIN = re.compile(
-    r"^\.?(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    r"\.?(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 )
-_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
+_ENDPOINT = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+# YAML would turn "true" into 1 and "30" into 30 without a word: numbers and
+# switches must be written as numbers and booleans.
+StrictCount = Annotated[int, Field(strict=True)]
 
 
 def _cookie_name(value: str) -> str:
-    if not _TOKEN.match(value):
+    if not _TOKEN.fullmatch(value):
         raise ValueError(
             "a cookie name may hold only letters, digits and !#$%&'*+-.^_`|~ "
             "(no spaces, quotes, '=', ';' or ','); use '*' as a wildcard"
@@ -48,7 +55,7 @@ def _cookie_name(value: str) -> str:
 
 
 def _path(value: str) -> str:
-    if len(value) > 1024 or not _PATH.match(value):
+    if len(value) > 1024 or not _PATH.fullmatch(value):
         raise ValueError(
             "a path must start with '/' and hold only printable ASCII without spaces or ';'"
         )
@@ -56,7 +63,7 @@ def _path(value: str) -> str:
 
 
 def _domain(value: str | None) -> str | None:
-    if value is not None and not _DOMAIN.match(value):
+    if value is not None and not _DOMAIN.fullmatch(value):
         raise ValueError(
             "a domain must be a host name such as 'example.com' or '.example.com' "
             "(letters, digits, '-' and '.'; no scheme, port, ';' or spaces)"
@@ -82,17 +89,28 @@ class CookieDeclaration(_Model):
     provider: str = ""
     domain: CookieDomain = None
     path: CookiePath = "/"
-    partitioned: bool = False
+    partitioned: StrictBool = False
 
     @property
     def is_glob(self) -> bool:
         return "*" in self.name
 
+    @model_validator(mode="after")
+    def _host_prefix(self) -> CookieDeclaration:
+        # Browsers refuse a __Host- cookie with a Domain or another Path, so such a
+        # declaration could never be set, nor deleted when consent is withdrawn.
+        if self.name.startswith("__Host-") and (self.domain is not None or self.path != "/"):
+            raise _LocatedValueError(
+                ("domain",) if self.domain is not None else ("path",),
+                "a __Host- cookie always has path '/' and no domain; remove this key",
+            )
+        return self
+
 
 class Category(_Model):
     title: str = Field(min_length=1, max_length=200)
     description: str = ""
-    required: bool = False
+    required: StrictBool = False
     cookies: tuple[CookieDeclaration, ...] = ()
 
 
@@ -100,9 +118,17 @@ class ConsentCookieSettings(_Model):
     """The consent cookie itself: always allowed, written only after a choice."""
 
     name: CookieName = "consent"
-    max_age_days: int = Field(default=180, ge=1, le=395)
-    secure: bool | Literal["auto"] = "auto"
+    max_age_days: StrictCount = Field(default=180, ge=1, le=395)
+    secure: StrictBool | Literal["auto"] = "auto"
     domain: CookieDomain = None
+
+    @field_validator("secure", mode="before")
+    @classmethod
+    def _secure_choice(cls, value: Any) -> Any:
+        # Checked before the union so that the message names all three choices.
+        if value is True or value is False or value == "auto":
+            return value
+        raise ValueError("secure must be true, false or auto")
 
     @field_validator("name")
     @classmethod
@@ -118,28 +144,33 @@ class ConsentCookieSettings(_Model):
 
 def _endpoint(value: str) -> str:
     value = value.rstrip("/")
-    if not value or not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", value):
+    if (
+        not value
+        or not _ENDPOINT.fullmatch(value)
+        or any(segment.strip(".") == "" for segment in value[1:].split("/"))
+    ):
         raise ValueError(
             "the endpoint must be a path such as '/consent' "
-            "(letters, digits, '.', '_', '~', '-' between slashes, not '/')"
+            "(letters, digits, '.', '_', '~', '-' between slashes; not '/', '.' or '..')"
         )
     return value
 
 
 def _origin(value: str) -> str:
-    value = value.rstrip("/")
-    if not _ORIGIN.match(value):
+    # Browsers send origins in lower case; compare like with like.
+    value = value.rstrip("/").lower()
+    if not _ORIGIN.fullmatch(value):
         raise ValueError("an origin looks like 'https://example.com' or 'http://localhost:8000'")
-    return value.lower()
+    return value
 
 
 class PolicyConfig(_Model):
     """The whole policy file. Field order follows the documented file."""
 
-    revision: int = Field(default=1, ge=0, le=10**9)
+    revision: StrictCount = Field(default=1, ge=0, le=10**9)
     endpoint: Annotated[str, AfterValidator(_endpoint)] = "/consent"
     undeclared: Literal["block", "allow"] = "block"
-    gpc: bool = True
+    gpc: StrictBool = True
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     categories: dict[str, Category]
@@ -152,41 +183,50 @@ class PolicyConfig(_Model):
         if len(value) > MAX_CATEGORIES:
             raise ValueError(f"at most {MAX_CATEGORIES} categories are supported")
         for name in value:
-            if not _CATEGORY_NAME.match(name):
-                raise ValueError(
+            if not _CATEGORY_NAME.fullmatch(name):
+                raise _LocatedValueError(
+                    (name,),
                     f"category name {name!r} must start with a lower-case letter and hold only "
-                    "a-z, 0-9, '_' and '-' (at most 32 characters)"
+                    "a-z, 0-9, '_' and '-' (at most 32 characters)",
                 )
         return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> PolicyConfig:
+        own = self.cookie.name
+        # The middleware recognises its own cookie under all three names first.
+        own_names = {own, f"__Host-{own}", f"__Secure-{own}"}
         seen: dict[str, str] = {}
         for category_name, category in self.categories.items():
             for index, cookie in enumerate(category.cookies):
-                loc = f"categories.{category_name}.cookies[{index}].name"
-                if cookie.name in seen and not cookie.is_glob:
+                loc = ("categories", category_name, "cookies", index, "name")
+                if cookie.name in seen:
+                    kind = "glob" if cookie.is_glob else "cookie"
                     raise _LocatedValueError(
                         loc,
-                        f"cookie {cookie.name!r} is declared twice (also in category "
+                        f"{kind} {cookie.name!r} is declared twice (also in category "
                         f"{seen[cookie.name]!r}); a cookie belongs to exactly one category",
                     )
-                if cookie.name == self.cookie.name:
+                if cookie.name in own_names:
                     raise _LocatedValueError(
                         loc,
                         f"{cookie.name!r} is the consent cookie's own name; choose another "
                         "name or change 'cookie.name'",
                     )
-                seen.setdefault(cookie.name, category_name)
+                seen[cookie.name] = category_name
         return self
 
 
 class _LocatedValueError(ValueError):
-    """A model-level error that knows which key it is about."""
+    """A validator error that knows which key it is about.
 
-    def __init__(self, key: str, message: str) -> None:
+    ``loc`` is absolute when it starts with ``"categories"``, else relative to the
+    place pydantic reports.
+    """
+
+    def __init__(self, loc: Location, message: str) -> None:
         super().__init__(message)
-        self.key = key
+        self.loc = loc
 
 
 def config_from_data(data: Any, source: SourceMap, *, file: str) -> PolicyConfig:
@@ -197,40 +237,76 @@ def config_from_data(data: Any, source: SourceMap, *, file: str) -> PolicyConfig
     try:
         return PolicyConfig.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(exc, source, file) from None
+        raise _config_error(exc, data, source, file) from None
 
 
-def _config_error(exc: ValidationError, source: SourceMap, file: str) -> ConfigError:
+def _config_error(
+    exc: ValidationError, data: dict[str, Any], source: SourceMap, file: str
+) -> ConfigError:
     error = exc.errors(include_url=False)[0]
-    loc: Location = tuple(error["loc"])
+    loc = _document_location(tuple(error["loc"]), data, missing=error["type"] == "missing")
     ctx = error.get("ctx") or {}
     original = ctx.get("error")
     if isinstance(original, _LocatedValueError):
-        parts: list[str | int] = []
-        for piece in re.findall(r"[^.\[\]]+|\[\d+\]", original.key):
-            parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
-        loc = tuple(parts)
+        loc = original.loc if original.loc[0] == "categories" else (*loc, *original.loc)
         message = str(original)
     else:
-        message = _describe(error)
-    # pydantic appends the union member or validator name to loc in some cases.
-    loc = tuple(
-        p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "literal[")))
-    )
+        message = _describe(error, loc)
     return ConfigError(message, file=file, key=render_key(loc) or None, line=source.line_of(loc))
 
 
-def _describe(error: Any) -> str:
+def _document_location(loc: Location, data: Any, *, missing: bool) -> Location:
+    """Keep only the parts of pydantic's ``loc`` that are keys or indexes of the file.
+
+    pydantic adds labels of its own (a union member such as ``bool`` or
+    ``literal['auto']``, a validator name); walking the data tells them apart even
+    when a category happens to be called ``bool``.
+    """
+    result: list[str | int] = []
+    current = data
+    for position, part in enumerate(loc):
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_dict or in_list:
+            current = current[part]
+            result.append(part)
+        elif missing and position == len(loc) - 1:
+            result.append(part)  # a required key that the file lacks
+    return tuple(result)
+
+
+def _model_at(loc: Location) -> type[BaseModel]:
+    """The model that holds the key at ``loc`` (the file's shape is fixed and shallow)."""
+    if loc[0] == "cookie":
+        return ConsentCookieSettings
+    if loc[0] == "categories":
+        return Category if len(loc) == 3 else CookieDeclaration
+    return PolicyConfig
+
+
+def _unknown_key(loc: Location) -> str:
+    known = list(_model_at(loc).model_fields)
+    message = "unknown key"
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    return f"{message} (keys allowed here: {', '.join(known)})"
+
+
+def _describe(error: Any, loc: Location) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key; check its spelling against the configuration reference"
+        return _unknown_key(loc)
     if kind == "missing":
         return "this key is required"
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if "input" in error and kind != "value_error":
-        message += f" (got {error['input']!r})"
+        shown = repr(error["input"])
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        message += f" (got {shown})"
     return message
 
 

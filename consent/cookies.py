@@ -8,11 +8,15 @@ what a client or an app may send.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 MAX_REQUEST_COOKIES = 200
 MAX_COOKIE_HEADER_BYTES = 16 * 1024
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+# RFC 6265 token: a name with '=', ',', spaces or quotes would name another cookie.
+_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f;]")
 
 
 def set_cookie_name(value: bytes) -> bytes:
@@ -80,8 +84,10 @@ def build_set_cookie(
 ) -> bytes:
     """Build one ``Set-Cookie`` value. All inputs were validated at load time (rule 9);
     the check here keeps a header from ever being split by a stray CR, LF or ``;``."""
-    for label, text in (("name", name), ("value", value), ("path", path), ("domain", domain)):
-        if text is not None and any(c in text for c in "\r\n;\x00"):
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"cookie name is not an RFC 6265 token: {name!r}")
+    for label, text in (("value", value), ("path", path), ("domain", domain)):
+        if text is not None and _CONTROL.search(text):
             raise ValueError(f"cookie {label} contains a forbidden character: {text!r}")
     parts = [f"{name}={value}", f"Path={path}"]
     if domain:

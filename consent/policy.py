@@ -16,7 +16,7 @@ from .registry import Registry
 from .signing import taxonomy_hash
 from .state import ConsentState
 
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class Policy:
@@ -95,7 +95,8 @@ class Policy:
 
     def is_safe_cookie_name(self, name: str) -> bool:
         """A name matched by a glob may hold anything; only tokens go into headers."""
-        return len(name) <= 256 and _TOKEN.match(name) is not None
+        # fullmatch: "$" would let a trailing newline through into a header.
+        return len(name) <= 256 and _TOKEN.fullmatch(name) is not None
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -27,6 +27,8 @@ class Glob:
     @classmethod
     def compile(cls, pattern: str) -> Glob:
         pieces = pattern.split("*")
+        if len(pieces) < 2:
+            raise ValueError(f"{pattern!r} has no '*': declare it as an exact name")
         prefix, *middle, suffix = pieces
         middle_pieces = tuple(piece for piece in middle if piece)
         return cls(

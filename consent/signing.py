@@ -22,7 +22,9 @@ from .errors import ConfigError
 
 SALT = "consent.cookie.v1"
 MAX_TOKEN_BYTES = 256
-_TOKEN_CHARS = re.compile(rb"^[A-Za-z0-9_.-]+$")
+_TOKEN_CHARS = re.compile(rb"[A-Za-z0-9_.-]+")
+# int(x, 16) would also take "-3", "0x3" and "1_0": only plain lower-case hex is ours.
+_MASK = re.compile(r"[0-9a-f]{1,16}")
 _VERSION = "v1"
 
 
@@ -51,7 +53,10 @@ def normalize_keys(secret_keys: str | bytes | Sequence[str | bytes]) -> list[byt
     keys: list[str | bytes]
     keys = [secret_keys] if isinstance(secret_keys, str | bytes) else list(secret_keys)
     if not keys:
-        raise ConfigError("secret_keys is empty; give at least one key (see `consent keygen`)")
+        raise ConfigError(
+            "secret_keys is empty; give at least one key (see `consent keygen`)",
+            key="secret_keys",
+        )
     result = []
     for index, key in enumerate(keys):
         raw = key.encode() if isinstance(key, str) else bytes(key)
@@ -82,7 +87,7 @@ class TokenSigner:
 
     def verify(self, raw: bytes) -> Token | None:
         """Return the token's content, or ``None`` for anything not valid now."""
-        if not raw or len(raw) > MAX_TOKEN_BYTES or not _TOKEN_CHARS.match(raw):
+        if not raw or len(raw) > MAX_TOKEN_BYTES or not _TOKEN_CHARS.fullmatch(raw):
             return None
         try:
             payload, issued = self._signer.unsign(
@@ -94,13 +99,9 @@ class TokenSigner:
         if len(parts) != 5 or parts[0] != _VERSION:
             return None
         _, revision, mask, taxonomy, consent_id = parts
-        if not revision.isdigit() or not consent_id:
+        if not revision.isdigit() or not _MASK.fullmatch(mask) or not consent_id:
             return None
-        try:
-            mask_value = int(mask, 16)
-        except ValueError:
-            return None
-        return Token(int(revision), mask_value, taxonomy, consent_id, int(issued.timestamp()))
+        return Token(int(revision), int(mask, 16), taxonomy, consent_id, int(issued.timestamp()))
 
     @staticmethod
     def now() -> int:

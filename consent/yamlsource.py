@@ -65,12 +65,49 @@ def load_yaml(path: str | Path) -> tuple[Any, SourceMap]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the file is not valid UTF-8 (byte {exc.start})", file=file) from exc
+        raise ConfigError(
+            f"the file is not valid UTF-8 (byte {exc.start}); save it as UTF-8",
+            file=file,
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from exc
     return parse_yaml(text, file=file)
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, remembering which nodes carried an anchor.
+
+    The composer resolves an alias to the anchored node itself and keeps no trace
+    of the anchor on the node, so we note it while composing.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.anchored: set[int] = set()
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        node = super().compose_node(parent, index)
+        # An alias event names the anchor it reuses: its node is anchored already.
+        if node is not None and getattr(event, "anchor", None) is not None:
+            self.anchored.add(id(node))
+        return node
+
+
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
 def parse_yaml(text: str, *, file: str = "<string>") -> tuple[Any, SourceMap]:
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks for non-printable characters as soon as it is built.
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(
+            f"invalid YAML: character {exc.character:#x} is not allowed in a YAML file",
+            file=file,
+            line=text.count("\n", 0, max(exc.position, 0)) + 1,
+        ) from exc
     try:
         try:
             node = loader.get_single_node()
@@ -79,7 +116,7 @@ def parse_yaml(text: str, *, file: str = "<string>") -> tuple[Any, SourceMap]:
             line = mark.line + 1 if mark is not None else None
             problem = exc.problem or exc.context or "invalid YAML"
             raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from exc
-        except yaml.YAMLError as exc:
+        except yaml.YAMLError as exc:  # pragma: no cover - defensive: parser errors are marked
             raise ConfigError(f"invalid YAML: {exc}", file=file) from exc
         source = SourceMap()
         if node is None:
@@ -89,16 +126,25 @@ def parse_yaml(text: str, *, file: str = "<string>") -> tuple[Any, SourceMap]:
         loader.dispose()
 
 
-def _convert(
-    loader: yaml.SafeLoader, node: yaml.Node, loc: Location, source: SourceMap, file: str
-) -> Any:
+def _refuse_anchor(loader: _Loader, node: yaml.Node, loc: Location, file: str) -> None:
+    # An alias is the anchored node itself and an anchor always comes before its
+    # aliases, so refusing every anchored node catches both, at the anchor.
+    if id(node) in loader.anchored:
+        raise ConfigError(
+            "YAML anchors (&name) and aliases (*name) are not allowed; write the value out in full",
+            file=file,
+            key=render_key(loc) or None,
+            line=node.start_mark.line + 1,
+        )
+
+
+def _convert(loader: _Loader, node: yaml.Node, loc: Location, source: SourceMap, file: str) -> Any:
     line = node.start_mark.line + 1
     source.record(loc, line)
-    # The composer resolves aliases to the anchored node, so an anchor on any
-    # node is where we catch both anchors and the aliases that reuse them.
-    if getattr(node, "anchor", None) is not None:
+    _refuse_anchor(loader, node, loc, file)
+    if node.tag not in (_MAP_TAG, _SEQ_TAG) and not isinstance(node, yaml.ScalarNode):
         raise ConfigError(
-            "YAML anchors and aliases are not allowed; write the value out in full",
+            f"YAML tags such as {node.tag!r} are not allowed; write a plain mapping or list",
             file=file,
             key=render_key(loc) or None,
             line=line,
@@ -107,6 +153,7 @@ def _convert(
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
+            _refuse_anchor(loader, key_node, loc, file)
             if (
                 not isinstance(key_node, yaml.ScalarNode)
                 or key_node.tag == "tag:yaml.org,2002:merge"
@@ -136,8 +183,17 @@ def _convert(
             for index, item in enumerate(node.value)
         ]
     try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
+        value = loader.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:
         raise ConfigError(
-            f"invalid value: {exc}", file=file, key=render_key(loc) or None, line=line
+            f"invalid value: {exc.problem}", file=file, key=render_key(loc) or None, line=line
         ) from exc
+    if not isinstance(value, _PLAIN_TYPES):
+        # Dates, binary and tagged scalars: a policy holds text, numbers and booleans only.
+        raise ConfigError(
+            f"a {type(value).__name__} value is not allowed here; put the text in quotes",
+            file=file,
+            key=render_key(loc) or None,
+            line=line,
+        )
+    return value

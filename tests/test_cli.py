@@ -1,0 +1,127 @@
+"""The ``consent`` command: ``check`` a policy file, ``keygen`` a secret key."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from consent.cli import main
+from consent.signing import normalize_keys
+
+EXAMPLE = "examples/consent.yaml"
+
+
+def test_check_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", EXAMPLE]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{EXAMPLE}: valid. revision 1, endpoint /consent, undeclared cookies: block, "
+        "5 categories, 10 cookies"
+    )
+    assert lines[2].split() == ["category", "cookie", "provider", "duration", "path", "domain"]
+    assert set(lines[3]) <= {"-", " "}
+    rows = lines[4:]
+    assert len(rows) == 10
+    assert rows[0].split()[:4] == ["necessary", "(required)", "sid", "this"]
+    assert rows[1].split()[0] == "csrftoken"  # the category is named once
+    assert re.match(r"analytics +_ga +Google +2 years +/$", rows[3])
+    assert "_pk_id.*" in rows[5]
+    assert rows[-1].split()[:2] == ["IDE", "Google"]
+
+
+def test_check_shows_domains_and_empty_categories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "categories:\n"
+        "  necessary:\n    title: N\n    required: true\n"
+        "  analytics:\n    title: A\n    cookies:\n"
+        "      - name: _ga\n        domain: .Example.com\n        path: /shop\n"
+        '        provider: "Google\\nIreland"\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 categories, 1 cookies" in out
+    assert re.search(r"^necessary \(required\) +- *$", out, re.MULTILINE)
+    # Text from the file never breaks a row.
+    assert re.search(r"^analytics +_ga +Google Ireland +/shop +\.example\.com$", out, re.MULTILINE)
+
+
+def test_check_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "categories:\n  necessary:\n    title: N\n    cookies:\n      - name: a b\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"error: {path}:5: categories.necessary.cookies[0].name: ")
+    assert err.endswith("\n")
+
+
+def test_check_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nope.yaml")]) == 1
+    assert "cannot read the policy file" in capsys.readouterr().err
+
+
+def test_keygen(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keygen"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(["keygen"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert first != second
+    for key in (first, second):
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", key)
+        assert normalize_keys(key) == [key.encode()]  # the middleware accepts it
+
+
+def test_keygen_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keygen", "--bytes", "64"]) == 0
+    assert len(capsys.readouterr().out.strip()) == 86
+    assert main(["keygen", "--bytes", "16"]) == 0
+    assert len(capsys.readouterr().out.strip()) == 22
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["keygen", "--bytes", "8"], "between 16 and 1024"),
+        (["keygen", "--bytes", "-1"], "between 16 and 1024"),
+        (["keygen", "--bytes", "lots"], "not a whole number"),
+        ([], "required"),
+        (["check"], "file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_entry_point_runs_as_a_module(tmp_path: Path) -> None:
+    # One real process (they cost a second each): the exit status must reach the shell.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("revision: 1\n", encoding="utf-8")
+    refused = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-m", "consent.cli", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert refused.stderr.startswith(f"error: {bad}:1: categories: ")

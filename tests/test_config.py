@@ -1,0 +1,453 @@
+"""Schema-level checks of the policy file: every refusal names the file, the key and the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from consent import ConfigError, load_policy, policy_from_string
+from consent.config import _document_location
+
+EXAMPLE = Path("examples/consent.yaml")
+
+VALID = """\
+categories:
+  necessary:
+    title: Necessary
+    required: true
+    cookies:
+      - name: sid
+"""
+
+# One cookie whose name (line 6), path (line 7) and domain (line 8) are filled in.
+COOKIE = """\
+categories:
+  necessary:
+    title: Necessary
+    required: true
+    cookies:
+      - name: {name}
+        path: {path}
+        domain: {domain}
+"""
+
+# The consent cookie's settings: name on line 2, max_age_days on line 3, secure on line 4.
+SETTINGS = """\
+cookie:
+  name: {name}
+  max_age_days: {days}
+  secure: {secure}
+categories:
+  necessary:
+    title: Necessary
+"""
+
+
+def q(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML, escapes included)."""
+    return json.dumps(value)
+
+
+def cookie(name: str = "sid", path: str = "/", domain: str = "null") -> str:
+    return COOKIE.format(name=name, path=path, domain=domain)
+
+
+def settings(name: str = "consent", days: str = "180", secure: str = "auto") -> str:
+    return SETTINGS.format(name=name, days=days, secure=secure)
+
+
+def refused(tmp_path: Path, text: str, *, key: str | None, line: int | None) -> ConfigError:
+    """Load ``text`` from a file and return the ConfigError, checking where it points."""
+    path = tmp_path / "consent.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert (error.file, error.key, error.line) == (str(path), key, line)
+    message = str(error)
+    assert message.startswith(f"{path}:{line}: " if line is not None else f"{path}: ")
+    if key is not None:
+        assert f": {key}: " in message
+    return error
+
+
+# -- what must load ---------------------------------------------------------
+
+
+def test_example_file_loads_with_its_categories_in_order() -> None:
+    policy = load_policy(EXAMPLE)
+    assert policy.category_names == (
+        "necessary",
+        "functional",
+        "analytics",
+        "performance",
+        "advertisement",
+    )
+    assert policy.required == frozenset({"necessary"})
+
+
+def test_defaults_of_every_optional_key() -> None:
+    config = policy_from_string(VALID).config
+    assert (config.revision, config.endpoint, config.undeclared, config.gpc) == (
+        1,
+        "/consent",
+        "block",
+        True,
+    )
+    assert config.trusted_origins == ()
+    assert (config.cookie.name, config.cookie.max_age_days) == ("consent", 180)
+    assert (config.cookie.secure, config.cookie.domain) == ("auto", None)
+    declaration = config.categories["necessary"].cookies[0]
+    assert (declaration.path, declaration.domain, declaration.partitioned) == ("/", None, False)
+
+
+def test_values_are_normalised() -> None:
+    text = (
+        "endpoint: /privacy/consent/\n"
+        "trusted_origins: ['HTTPS://Shop.Example:8443/']\n"
+        + cookie(name="_ga_*", domain="Example.COM")
+    )
+    config = policy_from_string(text).config
+    assert config.endpoint == "/privacy/consent"
+    assert config.trusted_origins == ("https://shop.example:8443",)
+    declaration = config.categories["necessary"].cookies[0]
+    assert (declaration.domain, declaration.is_glob) == ("example.com", True)
+
+
+@pytest.mark.parametrize("domain", ["example.com", ".example.com", "localhost", "127.0.0.1"])
+def test_valid_domains(domain: str) -> None:
+    policy_from_string(cookie(domain=domain))
+
+
+def test_custom_categories_and_a_host_prefixed_cookie() -> None:
+    text = VALID + "      - name: __Host-cart\n  my-stats_2:\n    title: Mine\n"
+    policy = policy_from_string(text)
+    assert policy.category_names == ("necessary", "my-stats_2")
+    assert policy.category_of("__Host-cart") == "necessary"
+
+
+def test_models_are_frozen() -> None:
+    config = policy_from_string(VALID).config
+    with pytest.raises(ValidationError):
+        config.revision = 2
+
+
+def test_policy_from_string_names_its_source() -> None:
+    with pytest.raises(ConfigError) as info:
+        policy_from_string("revision: 1\n", source="inline.yaml")
+    assert (info.value.file, info.value.key, info.value.line) == ("inline.yaml", "categories", 1)
+
+
+# -- unknown, missing and empty keys ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("revison: 2\n" + VALID, "revison", 1),
+        (
+            VALID.replace("    required: true\n", "    requird: true\n"),
+            "categories.necessary.requird",
+            4,
+        ),
+        (VALID + "        expiry: 1 day\n", "categories.necessary.cookies[0].expiry", 7),
+        (settings() + "    colour: red\n", "categories.necessary.colour", 8),
+        ("cookie:\n  nmae: c\n" + VALID, "cookie.nmae", 2),
+    ],
+)
+def test_unknown_key_is_named(tmp_path: Path, text: str, key: str, line: int) -> None:
+    error = refused(tmp_path, text, key=key, line=line)
+    assert "unknown key" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line", "hint"),
+    [
+        ("revison: 2\n" + VALID, "revison", 1, "did you mean 'revision'? (keys allowed here: "),
+        ("cookie:\n  nmae: c\n" + VALID, "cookie.nmae", 2, "did you mean 'name'?"),
+        (VALID + "        expiry: 1\n", "categories.necessary.cookies[0].expiry", 7, "(keys "),
+    ],
+)
+def test_unknown_key_suggests_the_known_ones(
+    tmp_path: Path, text: str, key: str, line: int, hint: str
+) -> None:
+    assert hint in refused(tmp_path, text, key=key, line=line).message
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line", "words"),
+    [
+        ("revision: 2\n", "categories", 1, "required"),
+        ("revision: 2\ncategories: {}\n", "categories", 2, "at least one category"),
+        ("revision: 2\ncategories:\n", "categories", 2, "valid dictionary"),
+        ("categories:\n  a:\n    description: x\n", "categories.a.title", 2, "required"),
+        ("categories:\n  a:\n    title: ''\n", "categories.a.title", 3, "at least 1"),
+        ("categories:\n  a:\n", "categories.a", 2, "valid dictionary"),
+        (VALID + "      - path: /\n", "categories.necessary.cookies[1].name", 7, "required"),
+        ("cookie:\n" + VALID, "cookie", 1, "valid dictionary"),
+    ],
+)
+def test_missing_or_empty(tmp_path: Path, text: str, key: str, line: int, words: str) -> None:
+    assert words in refused(tmp_path, text, key=key, line=line).message
+
+
+def test_long_values_are_shortened_in_the_message(tmp_path: Path) -> None:
+    error = refused(
+        tmp_path,
+        "categories:\n  a:\n    title: " + "x" * 300 + "\n",
+        key="categories.a.title",
+        line=3,
+    )
+    assert "at most 200" in error.message
+    assert len(error.message) < 150
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("- categories\n", None, 1),
+        ("just some text\n", None, 1),
+        ("", None, 1),
+        ("# only a comment\n", None, 1),
+    ],
+)
+def test_top_level_must_be_a_mapping(tmp_path: Path, text: str, key: str | None, line: int) -> None:
+    assert "must be a mapping" in refused(tmp_path, text, key=key, line=line).message
+
+
+# -- cookie declarations ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a b", "a=b", "a;b", "a,b", 'a"b', "sid\n", "sid\r\nX-Evil: 1", "", "s\u00efd", "x" * 257],
+)
+def test_invalid_cookie_name(tmp_path: Path, name: str) -> None:
+    refused(tmp_path, cookie(name=q(name)), key="categories.necessary.cookies[0].name", line=6)
+
+
+@pytest.mark.parametrize(
+    "path", ["account", "/a;b", "/a\r\nSet-Cookie: x=1", "/a\n", "/a b", "/caf\u00e9", "/" * 1025]
+)
+def test_invalid_cookie_path(tmp_path: Path, path: str) -> None:
+    error = refused(
+        tmp_path, cookie(path=q(path)), key="categories.necessary.cookies[0].path", line=7
+    )
+    assert "must start with '/'" in error.message
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "https://example.com",
+        "example.com:8080",
+        "exa mple.com",
+        "example.com;x",
+        "example.com\n",
+        "-example.com",
+        "example..com",
+        "a" * 64 + ".com",
+        "",
+    ],
+)
+def test_invalid_cookie_domain(tmp_path: Path, domain: str) -> None:
+    refused(
+        tmp_path, cookie(domain=q(domain)), key="categories.necessary.cookies[0].domain", line=8
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"), [("path", "/account", 7), ("domain", "example.com", 8)]
+)
+def test_host_prefixed_cookie_takes_no_domain_and_only_root_path(
+    tmp_path: Path, key: str, value: str, line: int
+) -> None:
+    text = cookie(name="__Host-cart", **{key: value})
+    error = refused(tmp_path, text, key=f"categories.necessary.cookies[0].{key}", line=line)
+    assert "__Host-" in error.message
+
+
+def test_same_exact_name_in_two_categories(tmp_path: Path) -> None:
+    text = VALID + "  analytics:\n    title: Analytics\n    cookies:\n      - name: sid\n"
+    error = refused(tmp_path, text, key="categories.analytics.cookies[0].name", line=10)
+    assert "'sid' is declared twice" in error.message
+    assert "'necessary'" in error.message
+
+
+def test_same_name_twice_in_one_category(tmp_path: Path) -> None:
+    refused(
+        tmp_path, VALID + "      - name: sid\n", key="categories.necessary.cookies[1].name", line=7
+    )
+
+
+def test_same_glob_in_two_categories(tmp_path: Path) -> None:
+    text = (
+        "categories:\n  analytics:\n    title: A\n    cookies:\n      - name: _ga_*\n"
+        "  advertisement:\n    title: B\n    cookies:\n      - name: _ga_*\n"
+    )
+    error = refused(tmp_path, text, key="categories.advertisement.cookies[0].name", line=9)
+    assert "glob '_ga_*' is declared twice" in error.message
+
+
+def test_an_exact_name_may_also_match_a_glob() -> None:
+    text = VALID + "  analytics:\n    title: A\n    cookies:\n      - name: s*\n"
+    assert policy_from_string(text).category_of("sid") == "necessary"
+
+
+@pytest.mark.parametrize("name", ["consent", "__Host-consent", "__Secure-consent"])
+def test_cookie_named_like_the_consent_cookie(tmp_path: Path, name: str) -> None:
+    error = refused(tmp_path, cookie(name=name), key="categories.necessary.cookies[0].name", line=6)
+    assert "consent cookie's own name" in error.message
+
+
+def test_cookie_named_like_a_renamed_consent_cookie(tmp_path: Path) -> None:
+    text = "cookie:\n  name: prefs\n" + VALID + "      - name: prefs\n"
+    refused(tmp_path, text, key="categories.necessary.cookies[1].name", line=9)
+    # The default name is free once the consent cookie is called something else.
+    policy_from_string("cookie:\n  name: prefs\n" + VALID + "      - name: consent\n")
+
+
+@pytest.mark.parametrize("value", ["'yes'", "1"])
+def test_partitioned_is_a_boolean(tmp_path: Path, value: str) -> None:
+    text = VALID + f"        partitioned: {value}\n"
+    refused(tmp_path, text, key="categories.necessary.cookies[0].partitioned", line=7)
+
+
+# -- the consent cookie ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("__Host-consent", "prefix"),
+        ("__Secure-consent", "prefix"),
+        ("consent*", "glob"),
+        (q("*"), "glob"),
+        (q("my consent"), "cookie name"),
+        (q("consent\n"), "cookie name"),
+    ],
+)
+def test_invalid_consent_cookie_name(tmp_path: Path, name: str, words: str) -> None:
+    assert words in refused(tmp_path, settings(name=name), key="cookie.name", line=2).message
+
+
+@pytest.mark.parametrize("days", ["0", "396", "-1", "true", "'30'", "30.5", "1000000"])
+def test_max_age_days_out_of_range_or_not_a_number(tmp_path: Path, days: str) -> None:
+    refused(tmp_path, settings(days=days), key="cookie.max_age_days", line=3)
+
+
+@pytest.mark.parametrize("days", [1, 395])
+def test_max_age_days_bounds_are_inclusive(days: int) -> None:
+    assert policy_from_string(settings(days=str(days))).config.cookie.max_age_days == days
+
+
+@pytest.mark.parametrize("secure", ["maybe", "1", "'true'", "null"])
+def test_secure_is_true_false_or_auto(tmp_path: Path, secure: str) -> None:
+    error = refused(tmp_path, settings(secure=secure), key="cookie.secure", line=4)
+    assert error.message == "secure must be true, false or auto"
+
+
+@pytest.mark.parametrize(("secure", "expected"), [("true", True), ("false", False)])
+def test_secure_accepts_booleans(secure: str, expected: bool) -> None:
+    assert policy_from_string(settings(secure=secure)).config.cookie.secure is expected
+
+
+def test_invalid_consent_cookie_domain(tmp_path: Path) -> None:
+    refused(tmp_path, "cookie:\n  domain: https://x.com\n" + VALID, key="cookie.domain", line=2)
+
+
+# -- top-level settings ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["/", "consent", "'/a b'", "/..", "/a/./b", "//consent", "https://x.com/consent", "/a;b", "5"],
+)
+def test_bad_endpoint(tmp_path: Path, endpoint: str) -> None:
+    refused(tmp_path, f"endpoint: {endpoint}\n" + VALID, key="endpoint", line=1)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "example.com",
+        "https://example.com/path",
+        "ftp://example.com",
+        "https://example.com\n",
+        "https://exa mple.com",
+        "https://example.com:123456",
+    ],
+)
+def test_bad_trusted_origin(tmp_path: Path, origin: str) -> None:
+    text = "revision: 1\ntrusted_origins:\n  - https://ok.example\n  - " + q(origin) + "\n" + VALID
+    assert "origin" in refused(tmp_path, text, key="trusted_origins[1]", line=4).message
+
+
+def test_trusted_origins_must_be_a_list(tmp_path: Path) -> None:
+    refused(tmp_path, "trusted_origins: https://a.example\n" + VALID, key="trusted_origins", line=1)
+
+
+@pytest.mark.parametrize("value", ["-1", "true", "'2'", "2.0", "1000000001"])
+def test_bad_revision(tmp_path: Path, value: str) -> None:
+    refused(tmp_path, f"revision: {value}\n" + VALID, key="revision", line=1)
+
+
+@pytest.mark.parametrize(("key", "value"), [("undeclared", "sometimes"), ("gpc", "'yes'")])
+def test_bad_choice(tmp_path: Path, key: str, value: str) -> None:
+    refused(tmp_path, f"{key}: {value}\n" + VALID, key=key, line=1)
+
+
+def test_required_is_a_boolean(tmp_path: Path) -> None:
+    text = VALID.replace("required: true", "required: 'true'")
+    refused(tmp_path, text, key="categories.necessary.required", line=4)
+
+
+# -- categories --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["Analytics", "1st", "a.b", "with space", "x" * 33, "_private", "caf\u00e9"]
+)
+def test_bad_category_name(tmp_path: Path, name: str) -> None:
+    text = VALID + f"  {q(name)}:\n    title: T\n"
+    error = refused(tmp_path, text, key=f"categories.{name}", line=7)
+    assert "category name" in error.message
+
+
+def test_at_most_32_categories(tmp_path: Path) -> None:
+    text = "categories:\n" + "".join(f"  c{i}:\n    title: T\n" for i in range(33))
+    assert "at most 32" in refused(tmp_path, text, key="categories", line=1).message
+    policy_from_string("categories:\n" + "".join(f"  c{i}:\n    title: T\n" for i in range(32)))
+
+
+def test_a_category_called_like_a_type_is_reported_at_its_own_key(tmp_path: Path) -> None:
+    # pydantic labels union members "bool"/"str"; a category of that name must not confuse us.
+    text = "categories:\n  bool:\n    title: 5\n"
+    refused(tmp_path, text, key="categories.bool.title", line=3)
+
+
+@pytest.mark.parametrize(
+    ("loc", "missing", "expected"),
+    [
+        (("cookie", "secure", "bool"), False, ("cookie", "secure")),
+        (("cookie", "secure", "literal['auto']"), False, ("cookie", "secure")),
+        (("categories", "bool", "title"), False, ("categories", "bool", "title")),
+        (
+            ("categories", "bool", "cookies", 0, "name"),
+            True,
+            ("categories", "bool", "cookies", 0, "name"),
+        ),
+        (("categories", "bool", "cookies", 3, "name"), False, ("categories", "bool", "cookies")),
+    ],
+)
+def test_pydantic_labels_are_not_reported_as_keys(
+    loc: tuple[str | int, ...], missing: bool, expected: tuple[str | int, ...]
+) -> None:
+    # pydantic appends union members and validator names to an error's location; no
+    # policy field produces one today, but a future union must not name a key "bool".
+    data = {"cookie": {"secure": "maybe"}, "categories": {"bool": {"title": 5, "cookies": [{}]}}}
+    assert _document_location(loc, data, missing=missing) == expected
