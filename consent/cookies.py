@@ -14,6 +14,10 @@ from collections.abc import Iterable
 MAX_REQUEST_COOKIES = 200
 MAX_COOKIE_HEADER_BYTES = 16 * 1024
 EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+# Everything Python's str.strip() removes from a latin-1 decoded header. Frameworks
+# (Starlette's cookie_parser among them) strip names that way, so "\xa0_fbp" would
+# reach the app as "_fbp": we classify names exactly as the app will read them.
+WHITESPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0"
 # RFC 6265 token: a name with '=', ',', spaces or quotes would name another cookie.
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f;]")
@@ -31,7 +35,7 @@ def set_cookie_name(value: bytes) -> bytes:
     equals = pair.find(b"=")
     if equals < 0:
         return b""
-    return pair[:equals].strip()
+    return pair[:equals].strip(WHITESPACE)
 
 
 def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
@@ -47,11 +51,11 @@ def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
         header = header[: header.rfind(b";") + 1] if b";" in header else b""
     result: list[tuple[bytes, bytes]] = []
     for piece in header.split(b";", MAX_REQUEST_COOKIES)[:MAX_REQUEST_COOKIES]:
-        pair = piece.strip()
+        pair = piece.strip(WHITESPACE)
         if not pair:
             continue
         equals = pair.find(b"=")
-        name = pair[:equals].rstrip() if equals >= 0 else b""
+        name = pair[:equals].rstrip(WHITESPACE) if equals >= 0 else b""
         result.append((name, pair))
     return result
 
@@ -65,7 +69,7 @@ def first_value(pairs: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | No
     """The value of the first cookie called ``name`` (first occurrence wins)."""
     for cookie_name, pair in pairs:
         if cookie_name == name:
-            return pair[pair.find(b"=") + 1 :].strip()
+            return pair[pair.find(b"=") + 1 :].strip(WHITESPACE)
     return None
 
 

@@ -229,3 +229,12 @@ def test_header_injection_is_refused(field: str, text: str) -> None:
             path=text if field == "path" else "/",
             domain=text if field == "domain" else None,
         )
+
+
+def test_names_are_stripped_as_frameworks_strip_them() -> None:
+    # Starlette's parser strips with str.strip(): "\xa0_fbp" must be classified as "_fbp".
+    assert [name for name, _ in parse_cookie_header(b"\xa0_fbp=1;\x1c_ga\x85=2")] == [
+        b"_fbp",
+        b"_ga",
+    ]
+    assert set_cookie_name(b"\xa0_fbp=1; Path=/") == b"_fbp"
