@@ -38,6 +38,7 @@ KEY = "docs-test-key-0123456789abcdef"
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)[ \t]*$")
 _SNIPPET = re.compile(r'^[ \t]*--8<--[ \t]+"(?P<path>[^"]+)"[ \t]*$')
 _MARKER = re.compile(r"^<!--\s*(?P<kind>run|cli)\s*-->$")
+_MARKER_ANYWHERE = re.compile(r"<!--\s*(?:run|cli)\s*-->")
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,14 @@ def test_markers_sit_on_the_right_blocks() -> None:
         if block.marker == "cli":
             assert block.lang == "console", f"{block.where}: <!-- cli --> needs a console block"
             assert block.code.startswith("$ consent "), f"{block.where}: start with '$ consent'"
+    # A marker that does not sit right before a code block would silently test nothing.
+    for page in PAGES:
+        markers = len(_MARKER_ANYWHERE.findall(page.read_text(encoding="utf-8")))
+        marked = sum(1 for block in blocks(page) if block.marker)
+        assert markers == marked, f"{page.name}: a marker is not followed by a code block"
     # The conventions are only worth something if the pages use them.
-    marked = {block.page.name for block in ALL_BLOCKS if block.marker == "run"}
-    assert {"README.md", "index.md", "getting-started.md", "configuration.md"} <= marked
+    run_pages = {block.page.name for block in ALL_BLOCKS if block.marker == "run"}
+    assert {"README.md", "index.md", "getting-started.md", "configuration.md"} <= run_pages
 
 
 def _run_cli(block: Block, capsys: pytest.CaptureFixture[str]) -> None:
