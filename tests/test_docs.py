@@ -15,6 +15,7 @@ Conventions for README.md and docs/*.md (also described in docs/index.md):
 
 from __future__ import annotations
 
+import inspect
 import re
 import shlex
 import shutil
@@ -27,7 +28,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from consent import PolicyConfig
+from consent import ConsentMiddleware, PolicyConfig
 from consent.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,3 +238,31 @@ def test_configuration_reference_defaults_match_the_models() -> None:
         # Anything else describes a mapping: a nested model or one named entry.
         nested = None if field is None else field.get_default(call_default_factory=True)
         assert field is None or isinstance(nested, BaseModel), f"{key}: give a `default`"
+
+
+# -- the options of ConsentMiddleware -------------------------------------------------
+
+
+def documented_options() -> dict[str, str]:
+    """Option → default cell of the options table in getting-started.md."""
+    rows: dict[str, str] = {}
+    in_table = False
+    for line in (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| Option | Default |"):
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and (match := re.match(r"^\|\s*`(\w+)`\s*\|([^|]*)\|", line)):
+            rows[match[1]] = match[2].strip()
+    return rows
+
+
+def test_middleware_options_are_documented() -> None:
+    parameters = inspect.signature(ConsentMiddleware).parameters
+    documented = documented_options()
+    assert set(documented) == set(parameters), "update the options table in getting-started.md"
+    for name, parameter in parameters.items():
+        required = parameter.default is inspect.Parameter.empty
+        assert (documented[name] == REQUIRED) == required, f"{name}: required or not?"
+        if isinstance(parameter.default, int):
+            assert documented[name] == f"`{parameter.default}`", f"{name}: default differs"
