@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--visitors", type=int, default=1000, help="visitors taking turns")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit")
-    parser.add_argument("--min-rounds", type=int, default=15, help="rounds before stopping")
+    parser.add_argument("--min-rounds", type=int, default=30, help="rounds before stopping")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
 

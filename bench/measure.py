@@ -2,9 +2,11 @@
 
 The machine is shared, so single timings are noisy. Each round times one batch of
 every stack (1,000 requests, one per visitor) in a rotating order, with the garbage
-collector paused as ``timeit`` does. A stack's cost is its fastest batch: the least
-disturbed one. Rounds continue until both goal ratios have stayed within a tolerance
-for several rounds, or a time limit is reached.
+collector paused as ``timeit`` does. A batch is timed in chunks of ``CHUNK``
+requests, and a stack's cost is the sum over chunks of each chunk's fastest time:
+the least disturbed run of the same visitors. Another process taking the CPU then
+spoils one chunk rather than a whole batch. Rounds continue until both goal ratios
+have stayed within a tolerance for several rounds, or a time limit is reached.
 """
 
 from __future__ import annotations
@@ -24,20 +26,24 @@ from .scenario import ALL_NAMES, Variant, check, make_visitors, requests, varian
 
 @dataclass
 class Measurement:
-    """Batch timings (ns per batch of ``visitors`` requests) for every variant."""
+    """Chunk timings (ns per chunk, one list per round) for every variant."""
 
     visitors: int
     variants: list[Variant]
-    samples: dict[str, list[int]] = field(default_factory=dict)
+    samples: dict[str, list[list[int]]] = field(default_factory=dict)
     rounds: int = 0
     stable: bool = False
     seconds: float = 0.0
 
     def per_request_us(self, key: str) -> float:
-        return min(self.samples[key]) / self.visitors / 1000
+        """Best estimate of the undisturbed cost: every chunk at its fastest."""
+        best: list[int] = [min(chunk) for chunk in zip(*self.samples[key], strict=True)]
+        return sum(best) / self.visitors / 1000
 
     def median_us(self, key: str) -> float:
-        return median(self.samples[key]) / self.visitors / 1000
+        """The typical cost of a whole batch on this machine at this moment."""
+        totals = [sum(batch) for batch in self.samples[key]]
+        return float(median(totals)) / self.visitors / 1000
 
     def overhead_us(self, key: str) -> float:
         return self.per_request_us(key) - self.per_request_us("bare")
@@ -50,22 +56,29 @@ class Measurement:
         return self.ratio("consent", "session"), self.ratio("large", "consent")
 
 
-def time_batch(stack: ASGIApp, scopes: Sequence[Scope]) -> int:
-    """Nanoseconds to run every request of ``scopes`` through ``stack``."""
+CHUNK = 50
+
+
+def time_batch(stack: ASGIApp, scopes: Sequence[Scope], chunk: int = CHUNK) -> list[int]:
+    """Nanoseconds to run each run of ``chunk`` requests of ``scopes`` through ``stack``."""
+    clock = time.perf_counter_ns
+    times: list[int] = []
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter_ns()
-        for scope in scopes:
-            steps = stack(scope, receive, discard).__await__()
-            try:
-                steps.send(None)
-            except StopIteration:
-                continue
-            raise Suspended("the app suspended; the benchmark only drives apps that never wait")
-        return time.perf_counter_ns() - start
+        for first in range(0, len(scopes), chunk):
+            start = clock()
+            for scope in scopes[first : first + chunk]:
+                steps = stack(scope, receive, discard).__await__()
+                try:
+                    steps.send(None)
+                except StopIteration:
+                    continue
+                raise Suspended("the app suspended; the benchmark drives only apps that never wait")
+            times.append(clock() - start)
     finally:
         gc.enable()
+    return times
 
 
 def _spread(values: Sequence[float]) -> float:
@@ -77,11 +90,11 @@ def measure(
     *,
     visitors: int = 1000,
     large_size: int = 5000,
-    min_rounds: int = 15,
+    min_rounds: int = 30,
     max_rounds: int = 200,
     max_seconds: float = 120.0,
-    window: int = 8,
-    tolerance: float = 0.03,
+    window: int = 10,
+    tolerance: float = 0.02,
     progress: Callable[[str], None] | None = None,
 ) -> Measurement:
     say = progress or (lambda _: None)

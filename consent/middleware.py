@@ -193,8 +193,9 @@ class ConsentMiddleware:
                 if raw_name.strip():  # blank pieces are skipped by parse_cookie_header
                     present |= self._verdict(b"").bit  # a pair without "=" is nameless
                 continue
-            bit = bits.get(raw_name)
-            if bit is None:
+            try:
+                bit = bits[raw_name]
+            except KeyError:
                 bit = self._request_bit(raw_name)
             if bit == OWN and raw is None and raw_name.strip() == own_name:
                 raw = value.strip()
@@ -281,8 +282,9 @@ class ConsentMiddleware:
         vary_index = -1
         for header in headers:
             key = header[0]
-            # ASGI says lower case, but an app may not obey: lower anything unexpected.
-            if key == _SET_COOKIE or (key != _VARY and key.lower() == _SET_COOKIE):
+            # ASGI says lower case, but an app may not obey. bytes.lower() keeps the
+            # length, so only a key of the right length can be another case of ours.
+            if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
                 cookies = True
                 raw_name, equals, _ = header[1].partition(b"=")
                 bit = bits.get(raw_name) if equals else None
@@ -290,7 +292,7 @@ class ConsentMiddleware:
                     bit = self._set_cookie_bit(header[1])
                 if not bit & allowed:
                     continue
-            elif key == _VARY or key.lower() == _VARY:
+            elif key == _VARY or (len(key) == 4 and key.lower() == _VARY):
                 vary_index = len(result)
             append(header)
         for expiry in expiries:
