@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .measure import measure
+from .policies import LARGE_SIZE
 from .report import goals, render
 
 
@@ -16,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=1000, help="visitors taking turns")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit")
     parser.add_argument("--min-rounds", type=int, default=30, help="rounds before stopping")
+    parser.add_argument("--max-rounds", type=int, default=200, help="rounds at most")
+    parser.add_argument(
+        "--large-size", type=int, default=LARGE_SIZE, help="declared cookies in the large policy"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
 
@@ -25,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result = measure(
         visitors=args.visitors,
+        large_size=args.large_size,
         min_rounds=args.min_rounds,
+        max_rounds=args.max_rounds,
         max_seconds=args.max_seconds,
         progress=progress,
     )

@@ -2,11 +2,12 @@
 
 The machine is shared, so single timings are noisy. Each round times one batch of
 every stack (1,000 requests, one per visitor) in a rotating order, with the garbage
-collector paused as ``timeit`` does. A batch is timed in chunks of ``CHUNK``
-requests, and a stack's cost is the sum over chunks of each chunk's fastest time:
-the least disturbed run of the same visitors. Another process taking the CPU then
-spoils one chunk rather than a whole batch. Rounds continue until both goal ratios
-have stayed within a tolerance for several rounds, or a time limit is reached.
+collector paused as ``timeit`` does (it runs between rounds instead). A batch is
+timed in chunks of ``CHUNK`` requests, and a stack's cost is the sum over chunks of
+each chunk's fastest time: the least disturbed run of the same visitors. Another
+process taking the CPU then spoils one chunk rather than a whole batch. Rounds
+continue until both goal ratios have stayed within a tolerance for several rounds,
+or a time limit is reached.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from statistics import median
 from starlette.types import ASGIApp, Scope
 
 from .asgi import Suspended, discard, receive
-from .policies import check_same_decisions, example_policy, large_policy
+from .policies import LARGE_SIZE, check_same_decisions, example_policy, large_policy
 from .scenario import ALL_NAMES, Variant, check, make_visitors, requests, variants
 
 
@@ -29,6 +30,7 @@ class Measurement:
     """Chunk timings (ns per chunk, one list per round) for every variant."""
 
     visitors: int
+    large_size: int
     variants: list[Variant]
     samples: dict[str, list[list[int]]] = field(default_factory=dict)
     rounds: int = 0
@@ -63,7 +65,6 @@ def time_batch(stack: ASGIApp, scopes: Sequence[Scope], chunk: int = CHUNK) -> l
     """Nanoseconds to run each run of ``chunk`` requests of ``scopes`` through ``stack``."""
     clock = time.perf_counter_ns
     times: list[int] = []
-    gc.collect()
     gc.disable()
     try:
         for first in range(0, len(scopes), chunk):
@@ -89,7 +90,7 @@ def _spread(values: Sequence[float]) -> float:
 def measure(
     *,
     visitors: int = 1000,
-    large_size: int = 5000,
+    large_size: int = LARGE_SIZE,
     min_rounds: int = 30,
     max_rounds: int = 200,
     max_seconds: float = 120.0,
@@ -107,7 +108,7 @@ def measure(
     for variant in stacks:
         check(variant, people, example)
     built = {variant.key: variant.build() for variant in stacks}
-    result = Measurement(visitors, stacks, {variant.key: [] for variant in stacks})
+    result = Measurement(visitors, large_size, stacks, {v.key: [] for v in stacks})
     for variant in stacks:  # warm-up: caches filled, code paths run once
         time_batch(built[variant.key], requests(people, -2, variant.credential))
 
@@ -116,6 +117,7 @@ def measure(
     counter = 0
     while result.rounds < max_rounds:
         turn = result.rounds % len(stacks)
+        gc.collect()  # once per round: batches then run with the collector paused
         for variant in stacks[turn:] + stacks[:turn]:
             counter += 1  # every request of every batch has fresh cookie values
             scopes = requests(people, counter, variant.credential)
