@@ -193,9 +193,8 @@ class ConsentMiddleware:
                 if raw_name.strip():  # blank pieces are skipped by parse_cookie_header
                     present |= self._verdict(b"").bit  # a pair without "=" is nameless
                 continue
-            try:
-                bit = bits[raw_name]
-            except KeyError:
+            bit = bits.get(raw_name)
+            if bit is None:
                 bit = self._request_bit(raw_name)
             if bit == OWN and raw is None and raw_name.strip() == own_name:
                 raw = value.strip()
