@@ -7,7 +7,7 @@ to completion, which keeps the event loop's own cost and jitter out of the figur
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Suspended(RuntimeError):
@@ -22,7 +22,7 @@ async def discard(message: Message) -> None:
     """The ``send`` used while timing: it keeps nothing."""
 
 
-def call(app: ASGIApp, scope: Scope, send: Send = discard) -> None:
+def call(app: ASGIApp, scope: Scope, send: Send = discard, receive: Receive = receive) -> None:
     """Run one request through ``app`` to completion."""
     steps = app(scope, receive, send).__await__()
     try:

@@ -9,13 +9,12 @@ values change per request: granted, non-granted and undeclared names mixed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import ConsentMiddleware, Policy
 
@@ -62,7 +61,8 @@ class Visitor:
     session: bytes  # "session=<signed data>"
 
 
-def _cookie_value(set_cookie: bytes) -> bytes:
+def _cookie_pair(set_cookie: bytes) -> bytes:
+    """``name=value`` of a ``Set-Cookie``, as a browser sends it back."""
     return set_cookie.split(b";", 1)[0]
 
 
@@ -78,15 +78,13 @@ def _post_choice(middleware: ASGIApp, choice: dict[str, object]) -> bytes:
         "headers": [(b"content-type", b"application/json"), (b"host", b"shop.example")],
     }
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    steps = middleware(scope, receive, recorder).__await__()
-    with contextlib.suppress(StopIteration):
-        steps.send(None)
+    call(middleware, scope, recorder, receive)
     for key, value in recorder.headers():
         if key == b"set-cookie" and value.startswith(b"consent="):
-            return _cookie_value(value)
+            return _cookie_pair(value)
     raise RuntimeError(f"the consent endpoint did not answer {choice} with a consent cookie")
 
 
@@ -101,7 +99,7 @@ def _session_cookie(index: int) -> bytes:
     call(SessionMiddleware(login, secret_key=KEY), _scope([], []), recorder)
     for key, value in recorder.headers():
         if key == b"set-cookie" and value.startswith(b"session="):
-            return _cookie_value(value)
+            return _cookie_pair(value)
     raise RuntimeError("SessionMiddleware wrote no session cookie")
 
 
