@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from starlette.requests import Request
@@ -12,6 +14,19 @@ from consent import ConsentMiddleware, Policy, get_consent, load_policy
 
 KEY = "test-key-0123456789abcdef"
 EXAMPLE_POLICY = "examples/consent.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _records_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Policies without ``records.url`` record to the SQLite default: keep it out of the repo."""
+    folder: Path = tmp_path_factory.mktemp("records")
+    previous = os.environ.get("CONSENT_RECORDS_URL")
+    os.environ["CONSENT_RECORDS_URL"] = f"sqlite:///{folder / 'consent-records.db'}"
+    yield
+    if previous is None:
+        del os.environ["CONSENT_RECORDS_URL"]
+    else:
+        os.environ["CONSENT_RECORDS_URL"] = previous
 
 
 @pytest.fixture(scope="session")
