@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.engine import URL, Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -87,7 +88,20 @@ class Store:
     # -- writing --------------------------------------------------------------
 
     async def append(self, decisions: Sequence[Decision]) -> list[StoredRecord]:
-        """Chain and commit ``decisions`` in one transaction; ids already stored are skipped."""
+        """Chain and commit ``decisions`` in one transaction; ids already stored are skipped.
+
+        A connection found dead (a restarted server, a terminated backend) is retried
+        once on a fresh one; skipping stored ids makes the retry safe even when the
+        first commit did land.
+        """
+        try:
+            return await self._append(decisions)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            return await self._append(decisions)
+
+    async def _append(self, decisions: Sequence[Decision]) -> list[StoredRecord]:
         records, chain = self.tables.records, self.tables.chain
         async with self.engine.begin() as conn:
             head = await self._head(conn, lock=True)
