@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from .errors import ConfigError
 from .policy import Policy, load_policy
+from .records.cli import add_records_commands
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", help="print a new random secret key")
     keygen.add_argument("--bytes", type=int, default=32, help="random bytes (default 32)")
     keygen.set_defaults(run=_keygen)
+    add_records_commands(commands)
     return parser
 
 

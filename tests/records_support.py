@@ -74,14 +74,20 @@ class Backend:
     prefix: str
     folder: Path
 
-    def policy(self, extra: str = "", *, url: str | None = None) -> Policy:
-        text = Path(EXAMPLE_POLICY).read_text()
-        text += (
+    def policy_text(self, extra: str = "", *, url: str | None = None) -> str:
+        return Path(EXAMPLE_POLICY).read_text() + (
             f"\nrecords:\n  url: {json.dumps(url or self.url)}\n"
             f"  table_prefix: {self.prefix}\n  spool: {json.dumps(str(self.folder / 'spool'))}\n"
             + "".join(f"  {line}\n" for line in extra.splitlines())
         )
-        return policy_from_string(text)
+
+    def policy(self, extra: str = "", *, url: str | None = None) -> Policy:
+        return policy_from_string(self.policy_text(extra, url=url))
+
+    def policy_file(self) -> str:
+        path = self.folder / "consent.yaml"
+        path.write_text(self.policy_text())
+        return str(path)
 
     def store(self) -> Store:
         return Store(async_url(self.url), prefix=self.prefix)
