@@ -256,7 +256,7 @@ class _Runtime:
             result: StoreUnavailable | None = None
             try:
                 await self.ready()
-                await self.store.append(waiting + decisions)
+                await self.store.append(waiting, new=decisions)
             except Exception as error:
                 log.warning("consent records store unavailable: %s", error)
                 result = (

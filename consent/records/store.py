@@ -87,37 +87,41 @@ class Store:
 
     # -- writing --------------------------------------------------------------
 
-    async def append(self, decisions: Sequence[Decision]) -> list[StoredRecord]:
-        """Chain and commit ``decisions`` in one transaction; ids already stored are skipped.
+    async def append(
+        self, decisions: Sequence[Decision], *, new: Sequence[Decision] = ()
+    ) -> list[StoredRecord]:
+        """Chain and commit ``decisions`` then ``new`` in one transaction.
 
-        A connection found dead (a restarted server, a terminated backend) is retried
-        once on a fresh one; skipping stored ids makes the retry safe even when the
-        first commit did land.
+        Ids of ``decisions`` already stored are skipped, which makes writing a spool
+        or a batch again harmless; ``new`` are decisions never sent before, which
+        need no such look-up. A connection found dead (a restarted server, a
+        terminated backend) is retried once on a fresh one, with every id checked,
+        since the first commit may have landed.
         """
         try:
-            return await self._append(decisions)
+            return await self._append(decisions, new)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
-            return await self._append(decisions)
+            return await self._append([*decisions, *new], ())
 
-    async def _append(self, decisions: Sequence[Decision]) -> list[StoredRecord]:
+    async def _append(
+        self, decisions: Sequence[Decision], new: Sequence[Decision]
+    ) -> list[StoredRecord]:
         records, chain = self.tables.records, self.tables.chain
         async with self.engine.begin() as conn:
             head = await self._head(conn, lock=True)
-            ids = [decision.record_id for decision in decisions]
-            stored = set(
-                (
-                    await conn.execute(
-                        select(records.c.record_id).where(records.c.record_id.in_(ids))
-                    )
-                ).scalars()
-            )
+            stored: set[str] = set()
+            if decisions:
+                ids = [decision.record_id for decision in decisions]
+                query = select(records.c.record_id).where(records.c.record_id.in_(ids))
+                stored.update((await conn.execute(query)).scalars())
             fresh: list[Decision] = []
             for decision in decisions:
                 if decision.record_id not in stored:
                     stored.add(decision.record_id)
                     fresh.append(decision)
+            fresh += new
             linked = link(fresh, last_seq=head.last_seq, last_hash=head.last_hash)
             if linked:
                 await conn.execute(insert(records), [_row(record) for record in linked])
@@ -239,7 +243,6 @@ def _engine(url: URL, *, timeout: float, pooled: bool) -> AsyncEngine:
     return create_async_engine(
         url.set(query=query),
         connect_args=connect_args,
-        pool_pre_ping=True,
         **options,
     )
 

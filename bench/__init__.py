@@ -1,0 +1,1 @@
+"""Benchmarks, run by ``make bench``; each module runs with ``python -m bench.<name>``."""
