@@ -146,7 +146,10 @@ class RecordsSettings(_Model):
 
     enabled: bool = True
     url: str | None = Field(default=None, min_length=1, max_length=2048)
-    ip: Literal["off", "truncate"] = "off"
+    # YAML 1.1 reads a bare `off` as false: accept it as the word it was meant to be.
+    ip: Annotated[
+        Literal["off", "truncate"], BeforeValidator(lambda v: "off" if v is False else v)
+    ] = "off"
     table_prefix: str = "consent_"
     spool: str | None = Field(default=None, min_length=1, max_length=4096)
     timeout_seconds: float = Field(default=3.0, gt=0, le=60)

@@ -32,7 +32,8 @@ def async_url(text: str) -> URL:
             "'sqlite:///records.db' or 'postgresql://user@host/db'",
             key="records.url",
         ) from None
-    backend = url.get_backend_name()
+    # Parsed by hand: asking SQLAlchemy would load (and fail on) the dialect.
+    backend, _, driver = url.drivername.partition("+")
     if backend == "postgres":
         backend = "postgresql"
     wanted = _DRIVERS.get(backend)
@@ -40,8 +41,7 @@ def async_url(text: str) -> URL:
         raise ConfigError(
             f"records can be kept in SQLite or PostgreSQL, not {backend!r}", key="records.url"
         )
-    driver = url.get_driver_name()
-    if "+" in url.drivername and driver not in ("aiosqlite", "asyncpg"):
+    if driver and driver not in ("aiosqlite", "asyncpg"):
         raise ConfigError(
             f"the {driver!r} driver is not asynchronous; drop it from the URL "
             f"({wanted.split('+')[0]}://...) and {wanted.split('+')[1]} is used",
