@@ -124,7 +124,10 @@ async def test_grant_waits_for_its_record_and_refusal_does_not(tmp_path: Path) -
     assert "nothing was granted" in grant.json()["error"]
     refusal = await call(app, "POST", "/consent", body={"action": "reject_all"})
     assert refusal.status == 200
-    assert refusal.consent_cookie() is not None
+    cookie = refusal.consent_cookie()
+    assert cookie is not None
+    receipt = await call(app, "GET", "/consent/receipt", headers=[(b"cookie", cookie)])
+    assert receipt.status == 503
 
     missing.mkdir()  # the store is back
     assert app.records is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from consent import ConfigError, policy_from_string
@@ -57,3 +59,12 @@ def test_unusable_urls_are_explained(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         async_url(url)
     assert "secret" not in str(caught.value)
+
+
+def test_the_documented_example_loads() -> None:
+    doc = Path("docs/records.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    settings = policy_from_string(BASE + example).config.records
+    assert settings.url == "postgresql://consent@db.internal/consent"
+    assert settings.ip == "off"
+    assert async_url(settings.url).drivername == "postgresql+asyncpg"
