@@ -182,3 +182,36 @@ async def test_outage_blocks_grants_and_keeps_refusals(pg: Backend) -> None:
     await _check(pg, replies)
     records, _ = await read_chain(pg)
     assert len(records) == 2 + 3 + 1
+
+
+async def test_a_hanging_store_delays_no_refusal_beyond_a_second(pg: Backend) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accept, then say nothing: a database that hangs
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    parts = urlsplit(PG_URL)
+    user = f"{parts.username}@" if parts.username else ""
+    app = make_app(pg.policy("timeout_seconds: 2", url=f"postgresql://{user}127.0.0.1:{port}/x"))
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        refusal = await call(app, "POST", "/consent", body=REFUSE)
+        assert refusal.status == 200
+        assert loop.time() - started < 1.9
+        grant = await call(app, "POST", "/consent", body=GRANT)
+        assert grant.status == 503
+        assert grant.cookies() == []
+        assert app.records is not None
+        assert [d.consent_id for d in app.records.spool.pending()] == [
+            refusal.json()["consent_id"]
+        ]
+    finally:
+        server.close()
+        for writer in held:
+            writer.transport.abort()
+        await server.wait_closed()
+        assert app.records is not None
+        await app.records.shutdown()

@@ -36,6 +36,7 @@ from .urls import async_url, configured_url, spool_path
 
 log = logging.getLogger("consent.records")
 MAX_BATCH = 500
+REFUSAL_WAIT = 1.0
 _RETRY_FIRST = 0.2
 _RETRY_MAX = 10.0
 
@@ -133,15 +134,18 @@ class Recorder:
             raise error
 
     async def keep(self, decision: Decision) -> None:
-        error = await self._write(decision)
+        # A refusal waits for a healthy store (milliseconds), never for a sick one.
+        error = await self._write(decision, min(self.timeout, REFUSAL_WAIT))
         if error is not None:
             self.spool.add(decision)
             self._runtime_here().retry_later()
 
-    async def _write(self, decision: Decision) -> StoreUnavailable | None:
+    async def _write(
+        self, decision: Decision, wait: float | None = None
+    ) -> StoreUnavailable | None:
         future = self._runtime_here().submit(decision)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+            return await asyncio.wait_for(asyncio.shield(future), wait or self.timeout)
         except TimeoutError:
             return StoreUnavailable("the records store did not answer in time")
 
@@ -218,16 +222,19 @@ class Recorder:
 
 @dataclass(eq=False)
 class _Runtime:
+    """One event loop's store and writer task; every write of the loop goes through it."""
+
     recorder: Recorder
     loop: asyncio.AbstractEventLoop
     store: Store
-    queue: list[tuple[Decision, asyncio.Future[StoreUnavailable | None]]] = field(
+    # ``None`` asks only for the spool to be written (a retry or a flush).
+    queue: list[tuple[Decision | None, asyncio.Future[StoreUnavailable | None]]] = field(
         default_factory=list
     )
     writer: asyncio.Task[None] | None = None
     retry: asyncio.Task[None] | None = None
 
-    def submit(self, decision: Decision) -> asyncio.Future[StoreUnavailable | None]:
+    def submit(self, decision: Decision | None) -> asyncio.Future[StoreUnavailable | None]:
         future: asyncio.Future[StoreUnavailable | None] = self.loop.create_future()
         self.queue.append((decision, future))
         if self.writer is None or self.writer.done():
@@ -247,14 +254,20 @@ class _Runtime:
         recorder._schema_ready = True
 
     async def _write_all(self) -> None:
+        """Group commit: everything queued goes into one transaction, spool first.
+
+        One task per loop does all the writing, so a spooled record is never in
+        two transactions of this process at once.
+        """
         spool = self.recorder.spool
         while self.queue:
             batch = self.queue[:MAX_BATCH]
             del self.queue[:MAX_BATCH]
-            decisions = [decision for decision, _ in batch]
-            waiting = spool.pending() if spool.has_pending() else []
+            decisions = [decision for decision, _ in batch if decision is not None]
+            waiting: list[Decision] = []
             result: StoreUnavailable | None = None
             try:
+                waiting = spool.pending() if spool.has_pending() else []
                 await self.ready()
                 await self.store.append(waiting, new=decisions)
             except Exception as error:
@@ -272,18 +285,12 @@ class _Runtime:
                     future.set_result(result)
 
     async def drain(self) -> None:
-        spool = self.recorder.spool
-        if not spool.has_pending():
+        """Write the spool now (through the writer); raises if the store is still away."""
+        if not self.recorder.spool.has_pending():
             return
-        waiting = spool.pending()
-        try:
-            await self.ready()
-            await self.store.append(waiting)
-        except StoreUnavailable:
-            raise
-        except Exception as error:
-            raise StoreUnavailable(f"the records store cannot be written: {error}") from error
-        spool.remove({decision.record_id for decision in waiting})
+        error = await self.submit(None)
+        if error is not None:
+            raise error
 
     def retry_later(self) -> None:
         if self.retry is None or self.retry.done():

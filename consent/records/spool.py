@@ -56,6 +56,8 @@ class Spool:
                     found.setdefault(decision.record_id, decision)
         except FileNotFoundError:
             pass
+        except OSError as error:
+            log.warning("cannot read the consent records spool %s: %s", self.path, error)
         return sorted(found.values(), key=lambda decision: decision.created_at)
 
     def remove(self, record_ids: set[str]) -> None:
@@ -72,6 +74,9 @@ class Spool:
                 os.fsync(file.fileno())
         except FileNotFoundError:
             pass
+        except OSError as error:
+            # The records are stored; a line left here is skipped as a duplicate later.
+            log.warning("cannot rewrite the consent records spool %s: %s", self.path, error)
 
     @contextmanager
     def _locked(self, mode: str) -> Iterator[IO[str]]:
