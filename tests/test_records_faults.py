@@ -205,9 +205,7 @@ async def test_a_hanging_store_delays_no_refusal_beyond_a_second(pg: Backend) ->
         assert grant.status == 503
         assert grant.cookies() == []
         assert app.records is not None
-        assert [d.consent_id for d in app.records.spool.pending()] == [
-            refusal.json()["consent_id"]
-        ]
+        assert [d.consent_id for d in app.records.spool.pending()] == [refusal.json()["consent_id"]]
     finally:
         server.close()
         for writer in held:
