@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from consent import policy_from_string
 from consent.records import verify
 
 from .records_support import Backend, backend, call, lifespan, make_app, read_chain
@@ -91,8 +92,6 @@ async def test_unknown_source_is_refused_and_records_nothing(tmp_path: Path) -> 
 
 
 async def test_records_false_keeps_nothing(tmp_path: Path) -> None:
-    from consent import policy_from_string
-
     text = Path("examples/consent.yaml").read_text() + "\nrecords: false\n"
     app = make_app(policy_from_string(text))
     reply = await call(app, "POST", "/consent", body={"action": "accept_all"})
@@ -138,22 +137,15 @@ async def test_grant_waits_for_its_record_and_refusal_does_not(tmp_path: Path) -
     assert records[0].decision.consent_id == refusal.json()["consent_id"]
 
 
-async def test_texts_shown_are_hashed(tmp_path: Path) -> None:
+async def test_records_carry_the_hash_of_the_texts_shown(tmp_path: Path) -> None:
     target = Backend("sqlite", f"sqlite:///{tmp_path / 'r.db'}", "consent_", tmp_path)
-    plain = target.policy()
-    edited_text = (
-        Path("examples/consent.yaml")
-        .read_text()
-        .replace("Remembers the language you chose.", "Remembers your language.")
-    )
-    from consent import policy_from_string
-
-    edited = policy_from_string(edited_text + "\nrecords: false\n")
-    app_plain = make_app(plain)
-    app_edited = make_app(edited)
-    assert app_plain.records is not None
-    assert app_edited.records is None
-    from consent.records.shown import shown_hash
-
-    assert shown_hash(plain) != shown_hash(edited)
-    assert shown_hash(plain) == shown_hash(target.policy())
+    text = target.policy_text()
+    edited = text.replace("Remembers the language you chose.", "Remembers your language.")
+    for policy_text in (text, text, edited):
+        app = make_app(policy_from_string(policy_text))
+        assert (await call(app, "POST", "/consent", body={"action": "reject_all"})).status == 200
+    records, _ = await read_chain(target)
+    first, same, changed = (r.decision.shown_hash for r in records)
+    assert first == same
+    assert changed != first
+    assert len(first) == 64

@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 Action = Literal["grant", "refusal", "change", "withdrawal"]
-RecordSource = Literal["form", "json", "banner", "delete"]
-ACTIONS: tuple[Action, ...] = ("grant", "refusal", "change", "withdrawal")
 
 # Field order of exports and receipts; the chain hash does not depend on it.
 FIELDS = (
