@@ -93,12 +93,24 @@ def test_verify_names_the_tampered_record(
 ) -> None:
     config = _seed(backend)
     assert main(["records", "verify", "--config", config]) == 0
-    assert capsys.readouterr().out.startswith("ok: 4 records, chain intact")
+    out = capsys.readouterr().out
+    assert out.startswith("ok: 4 records, chain intact; head #4 ")
+    noted = out.split()[-1]
+    assert main(["records", "verify", "--config", config, "--expect", noted]) == 0
+    capsys.readouterr()
     _sql(backend, "UPDATE {t} SET action = 'grant' WHERE seq = 2")
     assert main(["records", "verify", "--config", config]) == 1
     out = capsys.readouterr().out
     assert out.startswith("TAMPERED: record #2 ")
     assert "edited" in out
+
+
+def test_verify_expect_catches_a_rewritten_chain(
+    backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _seed(backend)
+    assert main(["records", "verify", "--config", config, "--expect", "f" * 64]) == 1
+    assert f"the head {'f' * 64} noted earlier is not in the chain" in capsys.readouterr().out
 
 
 def test_prune_keeps_the_chain_verifiable(

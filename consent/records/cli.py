@@ -130,6 +130,20 @@ def _verify(args: argparse.Namespace) -> int:
         records = await store.all_records()
         head = await store.head()
         verdict = verify(records, head)
+        known = {record.hash for record in records}
+        if head is not None:
+            known.add(head.anchor_hash)
+        for noted in args.expect:
+            if noted not in known:
+                pruned = (
+                    f" or was pruned (the chain starts after #{head.anchor_seq})"
+                    if (head is not None and head.anchor_seq)
+                    else ""
+                )
+                verdict.problems.append(
+                    f"the head {noted} noted earlier is not in the chain: the chain was "
+                    f"rewritten{pruned}"
+                )
         waiting = len(spool.pending())
         if waiting:
             print(f"note: {waiting} records wait in {spool.path} for the store (not verified)")
@@ -196,7 +210,14 @@ def add_records_commands(commands: Any) -> None:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     window(export)
-    command("verify", "check the hash chain; exit 1 naming any tampered record", _verify)
+    check = command("verify", "check the hash chain; exit 1 naming any tampered record", _verify)
+    check.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="HASH",
+        help="a head printed by an earlier verify, kept elsewhere: it must still be in the chain",
+    )
     prune = command("prune", "delete records older than a retention period", _prune)
     prune.add_argument("--older-than", type=_duration, required=True, help="e.g. 400d, 56w or 72h")
     stats = command("stats", "decisions and opt-in rate per category over time", _stats)
