@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from consent import policy_from_string
 from consent.records import verify
+from examples import starlette_app
 
+from .conftest import KEY
 from .records_support import Backend, backend, call, lifespan, make_app, read_chain
 
 __all__ = ["backend"]
@@ -149,3 +153,19 @@ async def test_records_carry_the_hash_of_the_texts_shown(tmp_path: Path) -> None
     assert first == same
     assert changed != first
     assert len(first) == 64
+
+
+@pytest.mark.parametrize("with_lifespan", [True, False])
+def test_the_example_app_records_with_or_without_lifespan(with_lifespan: bool) -> None:
+    client = TestClient(starlette_app.create_app([KEY]))
+    with client if with_lifespan else contextlib.nullcontext(client):
+        chosen = client.post("/consent", data={"action": "accept_all", "next": "/"})
+        assert chosen.status_code == 200  # followed the 303 to the shop
+        again = client.post("/consent", json={"granted": ["functional"]})
+        assert again.status_code == 200
+        receipt = client.get("/consent/receipt").json()
+    assert receipt["consent_id"] == again.json()["consent_id"]
+    assert [(r["action"], r["source"]) for r in receipt["records"]] == [
+        ("grant", "form"),
+        ("change", "json"),
+    ]

@@ -181,12 +181,14 @@ class Recorder:
         return len(self.spool.pending())
 
     async def shutdown(self) -> None:
+        """Let the writer finish, write the spool if the store is there, close the store."""
         runtime = self._runtime
-        if runtime is None:
-            return
-        await runtime.idle()
+        if runtime is not None and runtime.loop is asyncio.get_running_loop():
+            await runtime.idle()
         await self.flush()
-        await runtime.close()
+        runtime = self._runtime
+        if runtime is not None:
+            await runtime.close()
         self._runtime = None
 
     def lifespan_receive(self, receive: Receive) -> Receive:
