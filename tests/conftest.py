@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,17 +18,17 @@ KEY = "test-key-0123456789abcdef"
 EXAMPLE_POLICY = "examples/consent.yaml"
 
 
+# Policies without ``records.url`` record to CONSENT_RECORDS_URL, else to consent-records.db
+# in the working directory: point them at a temporary file before any test module (some
+# build their middleware at import) is collected, so tests never litter the repository.
+_RECORDS_DIR = Path(tempfile.mkdtemp(prefix="consent-records-"))
+os.environ["CONSENT_RECORDS_URL"] = f"sqlite:///{_RECORDS_DIR / 'consent-records.db'}"
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _records_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Policies without ``records.url`` record to the SQLite default: keep it out of the repo."""
-    folder: Path = tmp_path_factory.mktemp("records")
-    previous = os.environ.get("CONSENT_RECORDS_URL")
-    os.environ["CONSENT_RECORDS_URL"] = f"sqlite:///{folder / 'consent-records.db'}"
+def _remove_records_dir() -> Iterator[None]:
     yield
-    if previous is None:
-        del os.environ["CONSENT_RECORDS_URL"]
-    else:
-        os.environ["CONSENT_RECORDS_URL"] = previous
+    shutil.rmtree(_RECORDS_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
