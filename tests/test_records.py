@@ -169,3 +169,21 @@ def test_the_example_app_records_with_or_without_lifespan(with_lifespan: bool) -
         ("grant", "form"),
         ("change", "json"),
     ]
+
+
+async def test_spooled_refusals_survive_a_restart(tmp_path: Path) -> None:
+    missing = tmp_path / "later"
+    target = Backend("sqlite", f"sqlite:///{missing / 'r.db'}", "consent_", tmp_path)
+    before = make_app(target.policy("timeout_seconds: 1"))
+    refusal = await call(before, "DELETE", "/consent")
+    assert refusal.status == 200
+    assert before.records is not None
+    await before.records.shutdown()  # the store is still away: the record stays spooled
+
+    missing.mkdir()
+    after = make_app(target.policy())
+    async with lifespan(after):  # start-up writes what the previous run spooled
+        records, head = await read_chain(target)
+    assert verify(records, head).ok
+    assert [(r.decision.action, r.decision.source) for r in records] == [("withdrawal", "delete")]
+    assert records[0].decision.consent_id == refusal.json()["consent_id"]
