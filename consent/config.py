@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from .banner_config import BannerSettings
 from .errors import ConfigError
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 
@@ -143,6 +144,7 @@ class PolicyConfig(_Model):
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     categories: dict[str, Category]
+    banner: BannerSettings = BannerSettings()
 
     @field_validator("categories")
     @classmethod
@@ -178,6 +180,25 @@ class PolicyConfig(_Model):
                         "name or change 'cookie.name'",
                     )
                 seen.setdefault(cookie.name, category_name)
+        return self
+
+    @model_validator(mode="after")
+    def _banner_categories(self) -> PolicyConfig:
+        banner = self.banner
+        for language, texts in banner.texts.items():
+            for name in texts.categories:
+                if name not in self.categories:
+                    raise _LocatedValueError(
+                        f"banner.texts.{language}.categories.{name}",
+                        f"no category {name!r} in 'categories'; translate only declared ones",
+                    )
+        if "mapping" in banner.consent_mode.model_fields_set:
+            for name in banner.consent_mode.mapping:
+                if name not in self.categories:
+                    raise _LocatedValueError(
+                        f"banner.consent_mode.mapping.{name}",
+                        f"no category {name!r} in 'categories'; map only declared ones",
+                    )
         return self
 
 

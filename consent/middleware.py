@@ -80,7 +80,8 @@ class ConsentMiddleware:
         secret_keys: str | bytes | Sequence[str | bytes] | None = None,
         max_body_bytes: int = 16 * 1024,
     ) -> None:
-        from .endpoints import Endpoints  # imported here: endpoints needs this module's types
+        from .banner import Banner  # imported here: both need this module's types
+        from .endpoints import Endpoints
 
         self.app = app
         self.policy = policy
@@ -110,6 +111,7 @@ class ConsentMiddleware:
         self._verdicts: dict[bytes, _Verdict] = {}
         self._decisions: dict[bytes, _Decision] = {}
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
+        self.banner = Banner(policy)
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -273,6 +275,8 @@ class ConsentMiddleware:
                 headers.append((_COOKIE, b"; ".join(kept)))
             scope = dict(scope)
             scope["headers"] = headers
+        if scope_type == "http":
+            send = self.banner.wrap(scope, state, send)  # HTML injection; see banner.py
 
         async def send_wrapper(message: Message) -> None:
             message_type = message["type"]

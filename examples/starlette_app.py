@@ -8,12 +8,12 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
 from consent import ConsentMiddleware, get_consent
 
-from .shop import POLICY, SHOP_COOKIES, render_page, secret_keys
+from .shop import MAP_TEXT, POLICY, SHOP_COOKIES, render_page, secret_keys
 
 
 async def home(request: Request) -> HTMLResponse:
@@ -25,9 +25,18 @@ async def home(request: Request) -> HTMLResponse:
     return response
 
 
+async def embed_map(request: Request) -> PlainTextResponse:
+    """The iframe the page loads only once "functional" is granted."""
+    return PlainTextResponse(MAP_TEXT)
+
+
+async def health(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
 def create_app(keys: list[str] | None = None) -> Starlette:
     return Starlette(
-        routes=[Route("/", home)],
+        routes=[Route("/", home), Route("/embed/map", embed_map), Route("/health", health)],
         middleware=[
             Middleware(ConsentMiddleware, policy=POLICY, secret_keys=keys or secret_keys())
         ],
