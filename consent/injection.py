@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from starlette.types import Message, Send
 
@@ -75,7 +74,8 @@ def wrap_send(send: Send, render: Render) -> Send:
                     head_payload, body_payload = payloads
                     active = True
                     head_pending = bool(head_payload)
-                    message["headers"] = _fix_length(headers, len(head_payload + body_payload))
+                    added = len(head_payload) + len(body_payload)
+                    message["headers"] = _vary(_fix_length(headers, added))
             await send(message)
             return
         if message_type != "http.response.body" or not active:
@@ -119,10 +119,28 @@ def wrap_send(send: Send, render: Render) -> Send:
     return injecting_send
 
 
-def _fix_length(headers: list[tuple[bytes, bytes]], added: int) -> Any:
+def _fix_length(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes, bytes]]:
     result: list[tuple[bytes, bytes]] = []
     for key, value in headers:
         if key.lower() == b"content-length" and value.strip().isdigit():
             value = str(int(value) + added).encode()
         result.append((key, value))
     return result
+
+
+def _vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The injected markup depends on the consent cookie and the visitor's language."""
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == b"vary":
+            present = {field.strip().lower() for field in value.split(b",")}
+            if b"*" in present:
+                return headers
+            missing = [f for f in (b"Cookie", b"Accept-Language") if f.lower() not in present]
+            if missing:
+                joined = (
+                    b", ".join([value.strip(), *missing]) if value.strip() else b", ".join(missing)
+                )
+                headers[index] = (key, joined)
+            return headers
+    headers.append((b"vary", b"Cookie, Accept-Language"))
+    return headers

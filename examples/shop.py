@@ -49,8 +49,23 @@ PAGE_STYLE = (
 )
 
 
-def render_page(state: ConsentState, cookies: dict[str, str], *, framework: str) -> str:
-    """The shop's page. The middleware adds the banner (or the settings control) to it."""
+def content_security_policy(nonce: str) -> str:
+    """A strict policy: only scripts carrying this response's nonce run."""
+    return (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+    )
+
+
+def render_page(
+    state: ConsentState, cookies: dict[str, str], *, framework: str, nonce: str = ""
+) -> str:
+    """The shop's page. The middleware adds the banner (or the settings control) to it.
+
+    The analytics snippet is gated: ``type="text/plain"`` keeps it inert until the visitor
+    grants "analytics"; the banner script then runs it once, keeping its CSP nonce.
+    """
+    nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     granted = ", ".join(n for n in POLICY.category_names if state.allows(n))
     seen = ", ".join(sorted(cookies)) or "none"
     status = "decided" if state.decided else "undecided"
@@ -59,7 +74,7 @@ def render_page(state: ConsentState, cookies: dict[str, str], *, framework: str)
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Example shop ({framework})</title>
-<style>{PAGE_STYLE}</style>
+<style{nonce_attr}>{PAGE_STYLE}</style>
 </head>
 <body>
 <main>
@@ -69,11 +84,12 @@ def render_page(state: ConsentState, cookies: dict[str, str], *, framework: str)
 <p id="seen">Cookies the app received: {html.escape(seen)}</p>
 <p id="analytics-status">Analytics is not running.</p>
 <h2>Find the workshop</h2>
+<p>The map loads once you allow functional cookies.</p>
 <iframe id="map" title="Map of the workshop" data-src="/embed/map" data-category="functional">
 </iframe>
 </main>
 <footer><a href="{endpoint}/preferences?next=/" data-consent-settings>Cookie settings</a></footer>
-<script type="text/plain" data-category="analytics">
+<script type="text/plain" data-category="analytics"{nonce_attr}>
 window.analyticsRuns = (window.analyticsRuns || 0) + 1;
 document.getElementById("analytics-status").textContent =
   "Analytics is running (" + window.analyticsRuns + ")";

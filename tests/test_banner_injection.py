@@ -104,3 +104,9 @@ def test_page_without_body_tag_gets_banner_at_the_end() -> None:
     text = client(html_app("<p>fragment</p>")).get("/").text
     assert text.startswith("<p>fragment</p>")
     assert text.rstrip().endswith("</script>")
+
+
+def test_injected_pages_vary_on_cookie_and_language() -> None:
+    assert client(html_app()).get("/").headers["vary"] == "Cookie, Accept-Language"
+    page = html_app(headers={"vary": "Accept-Encoding, accept-language"})
+    assert client(page).get("/").headers["vary"] == "Accept-Encoding, accept-language, Cookie"

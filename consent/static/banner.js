@@ -56,7 +56,7 @@
 
   function focusables() {
     return $$("a[href],button,input:not([type=hidden]),summary", centre).filter(function (el) {
-      return el.offsetParent !== null;
+      return el.getClientRects().length > 0;
     });
   }
   function onKey(e) {
@@ -75,7 +75,7 @@
     d.addEventListener("keydown", onKey);
   }
   function restore(el) {
-    var target = el && el !== d.body && d.contains(el) && el.offsetParent !== null ? el
+    var target = el && el !== d.body && el.getClientRects().length ? el
       : banner && !banner.hidden ? banner : settings;
     if (target) target.focus();
   }

@@ -85,3 +85,30 @@ def test_footer_link_opens_the_centre(page: Page) -> None:
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Customise Consent Preferences")).to_be_hidden()
     expect(page.locator("footer a")).to_be_focused()
+
+
+def test_consent_mode_default_then_update(page: Page) -> None:
+    page.goto("/")
+    commands = "() => window.dataLayer.map(a => Array.from(a))"
+    [default] = page.evaluate(commands)
+    assert default[:2] == ["consent", "default"]
+    assert default[2]["analytics_storage"] == "denied"
+    assert default[2]["security_storage"] == "granted"
+    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("switch", name="Analytics").check()
+    choose(page, "Save my preferences")
+    update = page.evaluate(commands)[-1]
+    assert update[:2] == ["consent", "update"]
+    assert update[2]["analytics_storage"] == "granted"
+    assert update[2]["ad_storage"] == "denied"
+
+
+def test_gated_script_keeps_the_csp_nonce(page: Page) -> None:
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
+    response = page.goto("/")
+    assert response is not None
+    assert "'nonce-" in response.headers["content-security-policy"]
+    choose(page, "Accept all")
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is running (1)")
+    assert violations == []
