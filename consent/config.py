@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from .banner_config import BannerSettings
+from .banner_config import BUILTIN_LANGUAGES, BannerSettings
 from .errors import ConfigError
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 
@@ -192,6 +192,16 @@ class PolicyConfig(_Model):
                         f"banner.texts.{language}.categories.{name}",
                         f"no category {name!r} in 'categories'; translate only declared ones",
                     )
+        # A language must have texts: built in, or given under banner.texts.
+        offered = [("default_language", banner.default_language)]
+        offered += [(f"languages[{i}]", code) for i, code in enumerate(banner.languages or ())]
+        for key, language in offered:
+            if language not in BUILTIN_LANGUAGES and language not in banner.texts:
+                raise _LocatedValueError(
+                    f"banner.{key}",
+                    f"no texts for language {language!r}: the built-in ones are "
+                    f"{', '.join(BUILTIN_LANGUAGES)}; add banner.texts.{language}",
+                )
         if "mapping" in banner.consent_mode.model_fields_set:
             for name in banner.consent_mode.mapping:
                 if name not in self.categories:

@@ -28,7 +28,7 @@ Render = Callable[[list[tuple[bytes, bytes]]], tuple[bytes, bytes] | None]
 
 def is_injectable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
     """An uncompressed, inline ``text/html`` response with a body."""
-    if status < 200 or status in (204, 304):
+    if status < 200 or 300 <= status < 400 or status == 204:
         return False
     html = False
     for key, value in headers:
@@ -62,9 +62,14 @@ def wrap_send(send: Send, render: Render) -> Send:
     active = False
     head_pending = False
     held = b""  # bytes not yet sent: searching for <head> or a split </body>
+    # The start message waits for the first body message: a server extension such as
+    # http.response.pathsend sends the body itself, and then nothing may be changed.
+    original_start: Message | None = None
+    changed_start: Message | None = None
 
     async def injecting_send(message: Message) -> None:
         nonlocal head_payload, body_payload, active, head_pending, held
+        nonlocal original_start, changed_start
         message_type = message["type"]
         if message_type == "http.response.start":
             headers = list(message.get("headers") or ())
@@ -75,9 +80,19 @@ def wrap_send(send: Send, render: Render) -> Send:
                     active = True
                     head_pending = bool(head_payload)
                     added = len(head_payload) + len(body_payload)
-                    message["headers"] = _vary(_fix_length(headers, added))
+                    original_start = message
+                    changed_start = dict(message)
+                    changed_start["headers"] = _vary(_fix_length(headers, added))
+                    return
             await send(message)
             return
+        if original_start is not None and changed_start is not None:
+            if message_type == "http.response.body":
+                await send(changed_start)
+            else:
+                active = False
+                await send(original_start)
+            original_start = changed_start = None
         if message_type != "http.response.body" or not active:
             await send(message)
             return

@@ -24,6 +24,12 @@ from .banner_support import policy_with
         ),
         ("banner:\n  texts:\n    en:\n      titel: x\n", "banner.texts.en.titel", "unknown key"),
         ("banner:\n  default_language: english!\n", "banner.default_language", "BCP 47"),
+        ("banner:\n  default_language: es\n", "banner.default_language", "banner.texts.es"),
+        (
+            "banner:\n  languages: [fr, it]\n  texts: {es: {title: Hola}}\n",
+            "banner.languages[1]",
+            "no texts for language 'it'",
+        ),
         (
             "banner:\n  texts:\n    fr:\n      categories:\n        ads: {title: Pub}\n",
             "banner.texts.fr.categories.ads",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from consent.i18n import negotiate
+from consent.banner_config import BUILTIN_LANGUAGES
+from consent.i18n import BUILTIN, BUILTIN_CATEGORIES, TEXT_KEYS, negotiate
 
 from .banner_support import client, html_app, policy_with
 
@@ -58,3 +59,17 @@ def test_languages_restricts_the_offer() -> None:
     text = client(html_app(), policy).get("/", headers={"accept-language": "fr"}).text
     assert "Alle akzeptieren" in text
     assert ">Analytics<" in text  # the file's own title: it is written in the default language
+
+
+def test_built_in_languages_are_complete() -> None:
+    assert tuple(BUILTIN) == BUILTIN_LANGUAGES
+    for texts in BUILTIN.values():
+        assert tuple(texts) == TEXT_KEYS
+    for categories in BUILTIN_CATEGORIES.values():
+        assert set(categories) == {
+            "necessary",
+            "functional",
+            "analytics",
+            "performance",
+            "advertisement",
+        }

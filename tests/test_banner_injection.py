@@ -6,7 +6,7 @@ import gzip
 import threading
 
 import anyio
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
 from .banner_support import PAGE, client, html_app, policy_with, streaming_app
@@ -110,3 +110,47 @@ def test_injected_pages_vary_on_cookie_and_language() -> None:
     assert client(html_app()).get("/").headers["vary"] == "Cookie, Accept-Language"
     page = html_app(headers={"vary": "Accept-Encoding, accept-language"})
     assert client(page).get("/").headers["vary"] == "Accept-Encoding, accept-language, Cookie"
+
+
+def test_pathsend_body_is_left_alone() -> None:
+    """A server that sends the file itself gets the headers exactly as the app wrote them."""
+    sent: list[dict[str, object]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/html"), (b"content-length", b"42")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.pathsend", "path": "/srv/page.html"})
+
+    async def run() -> None:
+        async def receive() -> dict[str, object]:
+            raise AssertionError("not read")
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+        await client(app).app(scope, receive, send)  # type: ignore[arg-type]
+
+    worker = threading.Thread(target=anyio.run, args=(run,))
+    worker.start()
+    worker.join()
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert (b"content-length", b"42") in sent[0]["headers"]  # type: ignore[operator]
+
+
+def test_redirects_are_not_injected() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse("<body>moved</body>", status_code=302, headers={"location": "/"})(
+            scope, receive, send
+        )
+
+    response = client(app).get("/", follow_redirects=False)
+    assert response.text == "<body>moved</body>"
+
+
+def test_settings_button_can_be_left_out() -> None:
+    c = client(html_app(), policy_with("banner:\n  settings_button: false\n"))
+    c.post("/consent", json={"action": "accept_all"})
+    text = c.get("/").text
+    assert 'id="consent-root"' in text
+    assert "consent-settings" not in text
