@@ -9,6 +9,7 @@ their own pages call :func:`consent_banner` (also a Jinja2 global, see
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class Banner:
         self.endpoint = config.endpoint
         self.languages = available_languages(self.settings)
         self._texts = {language: resolve_texts(config, language) for language in self.languages}
+        self._digests = {language: _digest(texts) for language, texts in self._texts.items()}
         env = _environment()
         self._banner = env.get_template("banner.html")
         self._page = env.get_template("page.html")
@@ -113,6 +115,14 @@ class Banner:
             _header(scope, b"accept-language"), self.languages, self.settings.default_language
         )
         return self._texts[language]
+
+    def shown(self, scope: Scope) -> tuple[str, str]:
+        """The language this request sees the banner in, and a hash of every text in it.
+
+        For proof of consent: together with ``revision`` it identifies what was shown.
+        """
+        language = self.texts_for(scope).language
+        return language, self._digests[language]
 
     def _categories(self, texts: Texts) -> list[_CategoryView]:
         return [
@@ -212,6 +222,16 @@ class Banner:
                 "content-language": context["t"].language,
             },
         )
+
+
+def _digest(texts: Texts) -> str:
+    data = {
+        "language": texts.language,
+        "strings": dict(texts.strings),
+        "categories": {n: [c.title, c.description] for n, c in texts.categories.items()},
+    }
+    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
 
 
 def _parse_query(query: str) -> list[tuple[str, str]]:

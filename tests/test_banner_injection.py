@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import threading
 
 import anyio
 from starlette.responses import HTMLResponse, PlainTextResponse
@@ -93,10 +92,7 @@ def test_streamed_non_html_passes_chunk_by_chunk() -> None:
         scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
         await app(scope, receive, send)  # type: ignore[arg-type]
 
-    # A thread of its own: Playwright's sync API may own this thread's event loop.
-    worker = threading.Thread(target=anyio.run, args=(run,))
-    worker.start()
-    worker.join()
+    anyio.run(run)
     assert seen == chunks
 
 
@@ -131,9 +127,7 @@ def test_pathsend_body_is_left_alone() -> None:
         scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
         await client(app).app(scope, receive, send)  # type: ignore[arg-type]
 
-    worker = threading.Thread(target=anyio.run, args=(run,))
-    worker.start()
-    worker.join()
+    anyio.run(run)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
     assert (b"content-length", b"42") in sent[0]["headers"]  # type: ignore[operator]
 
