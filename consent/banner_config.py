@@ -54,6 +54,8 @@ def _link(value: str) -> str:
 
 
 Language = Annotated[str, AfterValidator(_language)]
+# A visible string: never empty (an empty button has no accessible name).
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Link = Annotated[str, AfterValidator(_link)]
 
 
@@ -71,24 +73,24 @@ class CategoryText(_Model):
 class BannerTexts(_Model):
     """Every visible string of the banner in one language; unset ones use the built-ins."""
 
-    title: str | None = None
-    description: str | None = None
-    accept_all: str | None = None
-    reject_all: str | None = None
-    customise: str | None = None
-    preferences_title: str | None = None
-    preferences_description: str | None = None
-    save: str | None = None
-    always_active: str | None = None
-    no_cookies: str | None = None
-    show_cookies: str | None = None
-    cookie: str | None = None
-    provider: str | None = None
-    duration: str | None = None
-    cookie_description: str | None = None
-    close: str | None = None
-    settings: str | None = None
-    privacy_policy: str | None = None
+    title: Text | None = None
+    description: Text | None = None
+    accept_all: Text | None = None
+    reject_all: Text | None = None
+    customise: Text | None = None
+    preferences_title: Text | None = None
+    preferences_description: Text | None = None
+    save: Text | None = None
+    always_active: Text | None = None
+    no_cookies: Text | None = None
+    show_cookies: Text | None = None
+    cookie: Text | None = None
+    provider: Text | None = None
+    duration: Text | None = None
+    cookie_description: Text | None = None
+    close: Text | None = None
+    settings: Text | None = None
+    privacy_policy: Text | None = None
     categories: dict[str, CategoryText] = {}
 
 

@@ -23,6 +23,7 @@ from .banner_support import policy_with
             "relative",
         ),
         ("banner:\n  texts:\n    en:\n      titel: x\n", "banner.texts.en.titel", "unknown key"),
+        ("banner:\n  texts:\n    en:\n      accept_all: ''\n", "banner.texts.en.accept_all", "1"),
         ("banner:\n  default_language: english!\n", "banner.default_language", "BCP 47"),
         ("banner:\n  default_language: es\n", "banner.default_language", "banner.texts.es"),
         (

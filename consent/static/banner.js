@@ -98,9 +98,9 @@
     restore(wasOpen ? back : null);
   }
 
+  var pressed = null; // the submit button, where SubmitEvent.submitter is missing
   root.addEventListener("submit", function (e) {
-    var form = e.target, button = e.submitter;
-    if (form.getAttribute("data-plain")) return;
+    var form = e.target, button = e.submitter || pressed;
     e.preventDefault();
     var action = (button && button.value) || "save";
     var body = action === "save"
@@ -115,13 +115,18 @@
       if (!r.ok) throw new Error(r.status);
       return r.json();
     }).then(apply, function () {
-      // The no-JavaScript path still works: post the form itself.
-      form.setAttribute("data-plain", "1");
-      form.requestSubmit(button);
+      // The no-JavaScript path still works: post the form itself (submit() fires no event).
+      var input = d.createElement("input");
+      input.type = "hidden";
+      input.name = "action";
+      input.value = action;
+      form.appendChild(input);
+      form.submit();
     });
   });
 
   d.addEventListener("click", function (e) {
+    pressed = e.target.closest && e.target.closest("button[name=action]");
     var el = e.target.closest && e.target.closest("[data-consent-open],[data-consent-settings],[data-consent-close]");
     if (el && el.hasAttribute("data-consent-close")) { e.preventDefault(); close(); }
     else if (el) open(e);

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from .helpers import CONSENT, OPTIONAL, REQUIRED, choose, cookie_names
 
@@ -112,3 +112,17 @@ def test_gated_script_keeps_the_csp_nonce(page: Page) -> None:
     choose(page, "Accept all")
     expect(page.locator("#analytics-status")).to_have_text("Analytics is running (1)")
     assert violations == []
+
+
+def test_failed_fetch_falls_back_to_the_form(page: Page) -> None:
+    def only_forms(route: Route) -> None:
+        if "json" in (route.request.headers.get("content-type") or ""):
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/consent", only_forms)
+    page.goto("/")
+    page.get_by_role("button", name="Accept all").click()
+    expect(page.locator("#status strong")).to_have_text("decided")
+    assert cookie_names(page.context) == REQUIRED | OPTIONAL | {CONSENT}
