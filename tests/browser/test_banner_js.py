@@ -73,6 +73,7 @@ def test_reopen_settings_and_withdraw(page: Page) -> None:
     centre.get_by_role("switch", name="Analytics").uncheck()
     centre.get_by_role("switch", name="Advertisement").uncheck()
     choose(page, "Save my preferences")
+    expect(centre).to_be_hidden()  # the response was read and applied
     # The middleware expired them on the POST response itself: no reload needed.
     assert cookie_names(page.context) == REQUIRED | {"lang", "_hjSessionUser_1", CONSENT}
 
