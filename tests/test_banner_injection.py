@@ -148,3 +148,19 @@ def test_settings_button_can_be_left_out() -> None:
     text = c.get("/").text
     assert 'id="consent-root"' in text
     assert "consent-settings" not in text
+
+
+def test_each_page_and_nonce_gets_its_own_markup() -> None:
+    # The banner is rendered once and reused: what differs per request must still differ.
+    c = client(html_app())
+    assert 'name="next" value="/a?x=%3Cb%3E"' in c.get("/a?x=%3Cb%3E").text
+    assert 'name="next" value="/b"' in c.get("/b").text
+    assert 'name="next" value="/a?x=%3Cb%3E"' in c.get("/a?x=%3Cb%3E").text
+    for nonce in ("n0nceOne", "n0nceTwo"):
+        csp = {"content-security-policy": f"script-src 'nonce-{nonce}'"}
+        text = client(html_app(headers=csp)).get("/").text
+        assert f'nonce="{nonce}"' in text
+        assert "zqx" not in text  # no stand-in left behind
+    c.post("/consent", json={"action": "accept_all"})
+    assert 'id="consent-banner"' not in c.get("/b").text
+    assert 'name="next" value="/b"' in c.get("/b").text
