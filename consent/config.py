@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .csp_config import CspSettings, Host
 from .errors import ConfigError
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 
@@ -112,6 +113,9 @@ class Category(_Model):
     description: str = ""
     required: StrictBool = False
     cookies: tuple[CookieDeclaration, ...] = ()
+    # Third-party hosts this category loads from; the consent-driven CSP (csp.py) lets
+    # the browser reach them only once the category is granted.
+    hosts: tuple[Host, ...] = ()
 
 
 class ConsentCookieSettings(_Model):
@@ -173,6 +177,7 @@ class PolicyConfig(_Model):
     gpc: StrictBool = True
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
+    csp: CspSettings = CspSettings()  # consent-driven Content-Security-Policy (csp.py)
     categories: dict[str, Category]
 
     @field_validator("categories")
@@ -279,6 +284,8 @@ def _model_at(loc: Location) -> type[BaseModel]:
     """The model that holds the key at ``loc`` (the file's shape is fixed and shallow)."""
     if loc[0] == "cookie":
         return ConsentCookieSettings
+    if loc[0] == "csp":
+        return CspSettings
     if loc[0] == "categories":
         return Category if len(loc) == 3 else CookieDeclaration
     return PolicyConfig

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Message, Receive, Scope, Send
 
@@ -28,6 +28,9 @@ from .errors import ConfigError
 from .policy import Policy
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
+
+if TYPE_CHECKING:
+    from .csp import ContentSecurityPolicy
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
 # Bits above any category bit: cookies the file does not declare, and our own cookie.
@@ -120,6 +123,12 @@ class ConsentMiddleware:
         self._verdicts: dict[bytes, _Verdict] = {}
         self._decisions: dict[bytes, _Decision] = {}
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
+        # Consent-driven Content-Security-Policy (csp.py); None when the file leaves it off.
+        self.csp: ContentSecurityPolicy | None = None
+        if config.csp.enabled:
+            from .csp import ContentSecurityPolicy
+
+            self.csp = ContentSecurityPolicy(policy)
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -263,6 +272,12 @@ class ConsentMiddleware:
             if path == self.endpoint or path.startswith(self._endpoint_prefix):
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
+        csp = self.csp if scope_type == "http" else None
+        nonce = None
+        if csp is not None:
+            nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
+            if nonce is not None:
+                scope_state["csp_nonce"] = nonce
 
         # Strip what the app could not have set, and remember what to expire.
         expiries: list[bytes] = []
@@ -290,6 +305,8 @@ class ConsentMiddleware:
                 headers = message.get("headers")
                 if headers is not None or expiries:
                     message["headers"] = _filter(headers or (), allowed, expiries, verdict_of)
+                if csp is not None:
+                    message["headers"] = csp.apply(message.get("headers") or (), allowed, nonce)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
