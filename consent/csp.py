@@ -76,7 +76,7 @@ class ContentSecurityPolicy:
         key = allowed & self._hosts_mask
         parts = self._parts.get(key)
         if parts is None:
-            if len(self._parts) >= _CACHE_SIZE:
+            if len(self._parts) >= _CACHE_SIZE:  # pragma: no cover - 4,097 distinct choices
                 self._parts.clear()  # masks are signed, but keep memory bounded anyway
             parts = self._parts[key] = self._build(key)
         return parts

@@ -280,6 +280,7 @@ APP_POLICIES = [
     "script-src * 'unsafe-inline'; img-src *",
     "script-src 'self' 'nonce-AppNonce1' 'strict-dynamic'; object-src 'none'",
     "default-src https:, frame-ancestors 'none'",
+    "script-src 'self';; img-src *;",
 ]
 
 
