@@ -144,6 +144,13 @@ def test_response_varies_on_cookie() -> None:
     assert client(app=app).get("/").headers["vary"] == "Accept-Encoding, Cookie"
 
 
+def test_one_vary_header_when_cookies_also_changed_it() -> None:
+    app = page_app(headers=[("set-cookie", "_fbp=1; Path=/")])  # undeclared: removed
+    response = client(app=app).get("/")
+    assert response.headers.get_list("vary") == ["Cookie"]
+    assert "set-cookie" not in response.headers
+
+
 # -- disabled, report-only, directives -------------------------------------------
 
 
