@@ -168,28 +168,32 @@ class ContentSecurityPolicy:
     ) -> list[tuple[bytes, bytes]]:
         """``headers`` with our policy added when the response is runnable."""
         result = list(headers)
-        runnable = False
-        app_policies: list[bytes] = []
-        vary_index = -1
-        for index, (key, value) in enumerate(result):
-            # ASGI says lower case, an app may not obey; the length test spares most keys
-            # (a page's many Set-Cookie headers) the lower() call.
-            size = len(key)
-            if size == 12 and key.lower() == _CONTENT_TYPE:
-                runnable = self._is_runnable(value)
-            elif size == 23 and key.lower() == _CSP:
-                app_policies.append(value)
-            elif size == 4 and key.lower() == _VARY:
-                vary_index = index
-        if not runnable:
+        # A dict built in C finds the three headers we need without a Python loop over
+        # the page's many Set-Cookies. It keeps the last value of a repeated key.
+        found = dict(result)
+        if not b"".join(found).islower():
+            # ASGI says lower case, an app may not obey; names are case-insensitive.
+            result = [(key.lower(), value) for key, value in result]
+            found = dict(result)
+        content_type = found.get(_CONTENT_TYPE)
+        if content_type is None or not self._is_runnable(content_type):
             return result
         before, after = self.parts(allowed)
-        result.append((self.header_name, before + self.script_extras(nonce, app_policies) + after))
-        # The header depends on the consent cookie: a shared cache must not mix visitors.
-        if vary_index < 0:
-            result.append((_VARY, b"Cookie"))
+        if _CSP in found:
+            app_policies = [value for key, value in result if key == _CSP]
+            middle = self.script_extras(nonce, app_policies)
+        elif nonce is not None:
+            middle = b" 'nonce-" + nonce.encode("ascii") + b"'"
         else:
-            result[vary_index] = (_VARY, add_vary_cookie(result[vary_index][1]))
+            middle = b""
+        result.append((self.header_name, before + middle + after))
+        # The header depends on the consent cookie: a shared cache must not mix visitors.
+        vary = found.get(_VARY)
+        if vary is None:
+            result.append((_VARY, b"Cookie"))
+        elif vary != b"Cookie":  # the cookie filter's own value needs nothing more
+            index = max(i for i, (key, _) in enumerate(result) if key == _VARY)
+            result[index] = (_VARY, add_vary_cookie(vary))
         return result
 
 
