@@ -126,12 +126,10 @@ class ContentSecurityPolicy:
         return before.encode("ascii"), after.encode("ascii")
 
     def script_extras(self, nonce: str | None, app_policies: list[bytes]) -> bytes:
-        """Per response: our nonce, and the app's inline allowances copied from its policy."""
+        """Our nonce, and the inline allowances copied from the app's ``app_policies``."""
         if not self.governs_scripts:
             return b""
         mine = b" 'nonce-" + nonce.encode("ascii") + b"'" if nonce is not None else b""
-        if not app_policies:
-            return mine
         lists = _app_script_sources(app_policies)
         carried: list[bytes] = []
         inline_everywhere = bool(lists)
