@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .banner_config import BUILTIN_LANGUAGES, BannerSettings
+from .csp_config import CspSettings, Host
 from .errors import ConfigError
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 
@@ -114,6 +115,9 @@ class Category(_Model):
     description: str = ""
     required: StrictBool = False
     cookies: tuple[CookieDeclaration, ...] = ()
+    # Third-party hosts this category loads from; the consent-driven CSP (csp.py) lets
+    # the browser reach them only once the category is granted.
+    hosts: tuple[Host, ...] = ()
 
 
 class ConsentCookieSettings(_Model):
@@ -214,6 +218,7 @@ class PolicyConfig(_Model):
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     records: Annotated[RecordsSettings, BeforeValidator(_records)] = RecordsSettings()
+    csp: CspSettings = CspSettings()  # consent-driven Content-Security-Policy (csp.py)
     categories: dict[str, Category]
     banner: BannerSettings = BannerSettings()
 
@@ -350,6 +355,8 @@ def _model_at(loc: Location) -> type[BaseModel]:
     """The model that holds the key at ``loc`` (the file's shape is fixed and shallow)."""
     if loc[0] == "cookie":
         return ConsentCookieSettings
+    if loc[0] == "csp":
+        return CspSettings
     if loc[0] == "categories":
         return Category if len(loc) == 3 else CookieDeclaration
     return PolicyConfig
