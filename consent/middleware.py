@@ -425,12 +425,14 @@ class ConsentMiddleware:
         """
         filter_headers = self._filter
 
-        async def send_wrapper(message: Message) -> None:
+        # A plain function returning ``send``'s awaitable, not a coroutine of its own:
+        # the app awaits it all the same, one coroutine frame fewer on every message.
+        def send_wrapper(message: Message) -> Awaitable[None]:
             if message["type"] in _START_MESSAGES:
                 headers = message.get("headers")
                 if headers is not None or expiries:
                     message["headers"] = filter_headers(headers or (), allowed, expiries)
-            await send(message)
+            return send(message)
 
         return send_wrapper
 
