@@ -8,19 +8,12 @@ after a choice, from the same mapping.
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 from .banner_config import ConsentModeSettings, ConsentType
 from .state import ConsentState
 
-ALL_TYPES: tuple[ConsentType, ...] = (
-    "ad_storage",
-    "ad_user_data",
-    "ad_personalization",
-    "analytics_storage",
-    "functionality_storage",
-    "personalization_storage",
-    "security_storage",
-)
+ALL_TYPES: tuple[ConsentType, ...] = get_args(ConsentType)
 
 
 def effective_mapping(

@@ -31,20 +31,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consent import ConsentMiddleware, csp_nonce, policy_from_string
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KEY = "csp-browser-test-key-0123456789abcdef"
 APP_NONCE = "AppOwnNonce123"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="3" height="2"></svg>'
