@@ -148,3 +148,17 @@ async def test_framework_dependency_reads_state(framework: str) -> None:
         await client.post("/consent", json={"granted": ["analytics"]})
         after = (await client.get("/api/consent-summary")).json()
         assert after == {"decided": True, "analytics": True, "advertisement": False}
+
+
+async def test_banner_is_injected_into_every_frameworks_page(client: httpx.AsyncClient) -> None:
+    # Django sends mixed-case header names and may stream without Content-Length.
+    response = await client.get("/")
+    text = response.text
+    assert text.index('id="consent-banner"') < text.rindex("</body>")
+    if "content-length" in response.headers:
+        assert int(response.headers["content-length"]) == len(response.content)
+    assert "accept-language" in response.headers["vary"].lower()
+    await client.post("/consent", json={"action": "reject_all"})
+    decided = (await client.get("/")).text
+    assert 'id="consent-banner"' not in decided
+    assert 'id="consent-settings"' in decided
