@@ -25,7 +25,10 @@ from .cookies import (
 )
 from .cookies import set_cookie_name as _set_cookie_name
 from .errors import ConfigError
+from .gpc import WELL_KNOWN_PATH, WellKnownGpc
+from .lifetimes import Lifetimes
 from .policy import Policy
+from .regimes import Regime, Regimes
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
 
@@ -60,12 +63,13 @@ class _Verdict:
 class _Decision:
     """A verified consent cookie value, cached until its ``max_age`` runs out."""
 
-    __slots__ = ("allowed", "expires_at", "state")
+    __slots__ = ("allowed", "expires_at", "state", "views")
 
     def __init__(self, state: ConsentState | None, allowed: int, expires_at: float) -> None:
         self.state = state
         self.allowed = allowed
         self.expires_at = expires_at
+        self.views: dict[Regime, ConsentState] = {}  # the state per region (regimes.py)
 
 
 def secret_keys_from_env() -> list[str] | None:
@@ -104,7 +108,10 @@ class ConsentMiddleware:
                     "`consent keygen` prints a new key",
                     key="secret_keys",
                 )
-        self.max_age = config.cookie.max_age_days * 86400
+        # Re-consent (lifetimes.py): acceptance and refusal each last their own time from
+        # the signed issue time; the signer already refuses anything older than both.
+        self.lifetimes = Lifetimes.from_settings(config.cookie, policy.optional_mask)
+        self.max_age = self.lifetimes.longest
         self.signer = TokenSigner(normalize_keys(secret_keys), max_age_seconds=self.max_age)
         self.endpoint = config.endpoint
         self._endpoint_prefix = config.endpoint + "/"
@@ -114,9 +121,13 @@ class ConsentMiddleware:
         self._plain_name = cookie.name
         self._secure_name = ("__Secure-" if cookie.domain else "__Host-") + cookie.name
         self._secure_setting = cookie.secure
-        self._undecided = policy.undecided()
-        self._undecided_gpc = policy.undecided(gpc=True)
         self._undecided_allowed = policy.required_mask | OWN | self._allow_undeclared
+        # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
+        # built once; a request costs one dict look-up. b"" names no header: not trusted.
+        self.regimes = Regimes(policy, always=OWN | self._allow_undeclared)
+        self._geo_header = self.regimes.header or b""
+        self._geo_subdivision_header = self.regimes.subdivision_header or b""
+        self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
         self._verdicts: dict[bytes, _Verdict] = {}
         self._decisions: dict[bytes, _Decision] = {}
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
@@ -158,7 +169,13 @@ class ConsentMiddleware:
         token = self.signer.verify(raw)
         if token is None:
             decision = _Decision(None, 0, now + 3600)
-        elif token.revision != policy.config.revision or token.taxonomy != policy.taxonomy:
+        elif now >= token.issued_at + self.lifetimes.of(token.mask & policy.all_mask):
+            # Past the lifetime of its kind (acceptance or refusal): as if expired.
+            decision = _Decision(None, 0, now + 3600)
+        elif (
+            token.revision != policy.config.revision
+            or token.taxonomy not in policy.accepted_taxonomies
+        ):
             # A valid but outdated choice: ask again, keep the pseudonymous id.
             stale = policy.undecided(consent_id=token.consent_id)
             decision = _Decision(stale, 0, token.issued_at + self.max_age)
@@ -166,15 +183,14 @@ class ConsentMiddleware:
             mask = token.mask & policy.all_mask
             state = policy.decided(mask, consent_id=token.consent_id, issued_at=token.issued_at)
             allowed = mask | policy.required_mask | OWN | self._allow_undeclared
-            decision = _Decision(state, allowed, token.issued_at + self.max_age)
+            decision = _Decision(state, allowed, token.issued_at + self.lifetimes.of(mask))
         if len(self._decisions) >= _CACHE_SIZE:
             self._decisions.pop(next(iter(self._decisions)))
         self._decisions[raw] = decision
         return decision
 
     def allowed_mask(self, state: ConsentState) -> int:
-        if not state.decided:
-            return self._undecided_allowed
+        # From ``granted`` in every state: an undecided opt-out visitor is granted more.
         return self.policy.mask_of(state.granted) | OWN | self._allow_undeclared
 
     def is_secure(self, scope: Scope) -> bool:
@@ -185,18 +201,20 @@ class ConsentMiddleware:
     def consent_cookie(self, state: ConsentState, *, secure: bool) -> bytes:
         """The signed consent cookie for a decided ``state`` (HttpOnly, SameSite=Lax, Path=/)."""
         assert state.consent_id is not None
+        mask = self.policy.mask_of(state.granted)
         token = self.signer.sign(
             revision=self.policy.config.revision,
-            mask=self.policy.mask_of(state.granted),
+            mask=mask,
             taxonomy=self.policy.taxonomy,
             consent_id=state.consent_id,
         )
         cookie = self.policy.config.cookie
+        lifetime = self.lifetimes.of(mask)  # acceptance or refusal
         return build_set_cookie(
             self._secure_name if secure else self._plain_name,
             token,
-            max_age=self.max_age,
-            expires=formatdate(self.signer.now() + self.max_age, usegmt=True),
+            max_age=lifetime,
+            expires=formatdate(self.signer.now() + lifetime, usegmt=True),
             path="/",
             domain=cookie.domain,
             secure=secure,
@@ -225,11 +243,18 @@ class ConsentMiddleware:
 
         cookie_values: list[bytes] = []
         gpc = False
+        geo: bytes | None = None
+        geo_subdivision: bytes | None = None
         for key, value in scope["headers"]:
             if key == _COOKIE:
                 cookie_values.append(value)
             elif key == b"sec-gpc":
-                gpc = value.strip() == b"1"
+                gpc = value.strip() == b"1" and self._gpc
+            elif key == self._geo_header:
+                geo = value
+            elif key == self._geo_subdivision_header:
+                geo_subdivision = value
+        regime = self.regimes.resolve(geo, geo_subdivision)
         secure = self.is_secure(scope)
         header = b""
         pairs: list[tuple[bytes, bytes]] = []
@@ -247,11 +272,15 @@ class ConsentMiddleware:
             state = decision.state
             if state is not None and state.decided:
                 allowed = decision.allowed
+                if regime is not self.regimes.default:
+                    state = regime.view(state, decision.views)
         if state is None or not state.decided:
+            # Undecided: the regime decides what passes (opt-in: nothing optional).
+            allowed = regime.allowed_gpc if gpc else regime.allowed
             if state is None:
-                state = self._undecided_gpc if gpc and self._gpc else self._undecided
-            elif gpc and self._gpc:
-                state = self.policy.undecided(gpc=True, consent_id=state.consent_id)
+                state = regime.undecided_gpc if gpc else regime.undecided
+            else:
+                state = regime.stale(state.consent_id, gpc)
 
         scope_state = scope.get("state")
         if scope_state is None:
@@ -260,6 +289,9 @@ class ConsentMiddleware:
 
         if scope_type == "http":
             path: str = scope["path"]
+            if path == WELL_KNOWN_PATH and self._well_known_gpc is not None:
+                await self._well_known_gpc(scope, receive, send)
+                return
             if path == self.endpoint or path.startswith(self._endpoint_prefix):
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
