@@ -178,7 +178,8 @@ class ConsentMiddleware:
         ):
             # A valid but outdated choice: ask again, keep the pseudonymous id.
             stale = policy.undecided(consent_id=token.consent_id)
-            decision = _Decision(stale, 0, token.issued_at + self.max_age)
+            lifetime = self.lifetimes.of(token.mask & policy.all_mask)
+            decision = _Decision(stale, 0, token.issued_at + lifetime)
         else:
             mask = token.mask & policy.all_mask
             state = policy.decided(mask, consent_id=token.consent_id, issued_at=token.issued_at)
@@ -245,16 +246,18 @@ class ConsentMiddleware:
         gpc = False
         geo: bytes | None = None
         geo_subdivision: bytes | None = None
+        geo_header, geo_subdivision_header = self._geo_header, self._geo_subdivision_header
         for key, value in scope["headers"]:
             if key == _COOKIE:
                 cookie_values.append(value)
             elif key == b"sec-gpc":
                 gpc = value.strip() == b"1" and self._gpc
-            elif key == self._geo_header:
+            elif key == geo_header:
                 geo = value
-            elif key == self._geo_subdivision_header:
+            elif key == geo_subdivision_header:
                 geo_subdivision = value
-        regime = self.regimes.resolve(geo, geo_subdivision)
+        regimes = self.regimes
+        regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
         secure = self.is_secure(scope)
         header = b""
         pairs: list[tuple[bytes, bytes]] = []
@@ -272,7 +275,7 @@ class ConsentMiddleware:
             state = decision.state
             if state is not None and state.decided:
                 allowed = decision.allowed
-                if regime is not self.regimes.default:
+                if regime is not regimes.default:
                     state = regime.view(state, decision.views)
         if state is None or not state.decided:
             # Undecided: the regime decides what passes (opt-in: nothing optional).
