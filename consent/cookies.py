@@ -38,6 +38,21 @@ def set_cookie_name(value: bytes) -> bytes:
     return pair[:equals].strip(WHITESPACE)
 
 
+def cookie_pieces(header: bytes) -> list[bytes]:
+    """The raw ``;``-separated pieces of a request ``Cookie`` header, within the bounds.
+
+    Shared by :func:`parse_cookie_header` and the middleware's single-pass scan so
+    that both see exactly the same cookies. A piece may be blank or lack ``=``.
+    """
+    if len(header) > MAX_COOKIE_HEADER_BYTES:
+        header = header[:MAX_COOKIE_HEADER_BYTES]
+        # A cut piece would be a different cookie: drop it.
+        header = header[: header.rfind(b";") + 1] if b";" in header else b""
+    pieces = header.split(b";", MAX_REQUEST_COOKIES)
+    del pieces[MAX_REQUEST_COOKIES:]
+    return pieces
+
+
 def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
     """Split a request ``Cookie`` header into ``(name, raw pair)`` in order.
 
@@ -45,12 +60,8 @@ def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
     without re-quoting anything. Pieces beyond the count or byte bound are
     dropped (they reach neither the app nor our own state).
     """
-    if len(header) > MAX_COOKIE_HEADER_BYTES:
-        header = header[:MAX_COOKIE_HEADER_BYTES]
-        # A cut piece would be a different cookie: drop it.
-        header = header[: header.rfind(b";") + 1] if b";" in header else b""
     result: list[tuple[bytes, bytes]] = []
-    for piece in header.split(b";", MAX_REQUEST_COOKIES)[:MAX_REQUEST_COOKIES]:
+    for piece in cookie_pieces(header):
         pair = piece.strip(WHITESPACE)
         if not pair:
             continue
@@ -63,14 +74,6 @@ def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
 def join_cookie_headers(values: Iterable[bytes]) -> bytes:
     """HTTP/2 and some clients send several ``Cookie`` headers: join them with ``; ``."""
     return b"; ".join(values)
-
-
-def first_value(pairs: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """The value of the first cookie called ``name`` (first occurrence wins)."""
-    for cookie_name, pair in pairs:
-        if cookie_name == name:
-            return pair[pair.find(b"=") + 1 :].strip(WHITESPACE)
-    return None
 
 
 def build_set_cookie(

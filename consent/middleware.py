@@ -17,13 +17,14 @@ from starlette.types import Message, Receive, Scope, Send
 from .cookies import (
     MAX_COOKIE_HEADER_BYTES,
     MAX_REQUEST_COOKIES,
+    WHITESPACE,
     build_set_cookie,
+    cookie_pieces,
     expire_cookie,
-    first_value,
     join_cookie_headers,
     parse_cookie_header,
+    set_cookie_name,
 )
-from .cookies import set_cookie_name as _set_cookie_name
 from .errors import ConfigError
 from .gpc import WELL_KNOWN_PATH, WellKnownGpc
 from .lifetimes import Lifetimes
@@ -36,10 +37,14 @@ SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a k
 # Bits above any category bit: cookies the file does not declare, and our own cookie.
 UNDECLARED = 1 << 40
 OWN = 1 << 41
+# Set by the scan when the Cookie header went past the parsing bounds. Never allowed, so
+# the header is rebuilt from the parsed pieces: the unparsed rest must not reach the app.
+TRUNCATED = 1 << 42
 _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
+_SECURE_SCHEMES = ("https", "wss")
 # Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
 # its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
 AnyASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
@@ -120,8 +125,11 @@ class ConsentMiddleware:
         cookie = config.cookie
         self._plain_name = cookie.name
         self._secure_name = ("__Secure-" if cookie.domain else "__Host-") + cookie.name
-        self._secure_setting = cookie.secure
+        self._secure_auto = cookie.secure == "auto"
+        self._secure = bool(cookie.secure)
         self._undecided_allowed = policy.required_mask | OWN | self._allow_undeclared
+        # The consent cookie's name as bytes, looked up per request: encode it once.
+        self._own_names = {False: self._plain_name.encode(), True: self._secure_name.encode()}
         # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
         # built once; a request costs one dict look-up. b"" names no header: not trusted.
         self.regimes = Regimes(policy, always=OWN | self._allow_undeclared)
@@ -129,6 +137,11 @@ class ConsentMiddleware:
         self._geo_subdivision_header = self.regimes.subdivision_header or b""
         self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
         self._verdicts: dict[bytes, _Verdict] = {}
+        # Hot-path shortcuts to a verdict's bit, keyed by the raw text before the first
+        # "=" (of a request cookie piece, of a Set-Cookie value): the name is a function
+        # of that text, so one slice and one dict probe replace parsing each cookie.
+        self._request_bits: dict[bytes, int] = {}
+        self._set_cookie_bits: dict[bytes, int] = {}
         self._decisions: dict[bytes, _Decision] = {}
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
 
@@ -161,10 +174,61 @@ class ConsentMiddleware:
         self._verdicts[name] = verdict
         return verdict
 
+    def _request_bit(self, raw_name: bytes) -> int:
+        """The bit of a request cookie piece ``raw_name=...`` (cache miss of ``_scan``)."""
+        # parse_cookie_header strips the piece, then the text before "=": same name.
+        bit = self._verdict(raw_name.strip(WHITESPACE)).bit
+        if len(self._request_bits) >= _CACHE_SIZE:
+            self._request_bits.clear()  # client-chosen: keep the cache bounded
+        self._request_bits[raw_name] = bit
+        return bit
+
+    def _set_cookie_bit(self, value: bytes) -> int:
+        """The bit of a ``Set-Cookie`` value (cache miss of ``_filter``)."""
+        bit = self._verdict(set_cookie_name(value)).bit
+        equals = value.find(b"=")
+        if equals >= 0:
+            # Text before the first "=" decides the name: a ";" in it makes it nameless.
+            if len(self._set_cookie_bits) >= _CACHE_SIZE:
+                self._set_cookie_bits.clear()
+            self._set_cookie_bits[value[:equals]] = bit
+        return bit
+
+    def _scan(self, header: bytes, own_name: bytes) -> tuple[int, bytes | None]:
+        """One pass over the request cookies, without building ``(name, pair)`` tuples.
+
+        Returns the union of the cookies' verdict bits (every verdict is one bit, so a
+        bit outside ``allowed`` means some cookie must be stripped) and the value of the
+        first cookie called ``own_name`` (first occurrence wins).
+        """
+        present = 0
+        raw: bytes | None = None
+        bits = self._request_bits
+        if len(header) <= MAX_COOKIE_HEADER_BYTES:
+            pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, without a call
+            if len(pieces) > MAX_REQUEST_COOKIES:
+                del pieces[MAX_REQUEST_COOKIES:]
+                present = TRUNCATED
+        else:
+            pieces = cookie_pieces(header)
+            present = TRUNCATED
+        for piece in pieces:
+            # partition, not find + slice: it is a single fast call (METH_O).
+            raw_name, equals, value = piece.partition(b"=")
+            if not equals:
+                if raw_name.strip(WHITESPACE):  # blank pieces are skipped by parse_cookie_header
+                    present |= self._verdict(b"").bit  # a pair without "=" is nameless
+                continue
+            bit = bits.get(raw_name)
+            if bit is None:
+                bit = self._request_bit(raw_name)
+            if bit == OWN and raw is None and raw_name.strip(WHITESPACE) == own_name:
+                raw = value.strip(WHITESPACE)
+            present |= bit
+        return present, raw
+
     def _decision(self, raw: bytes, now: float) -> _Decision:
-        decision = self._decisions.get(raw)
-        if decision is not None and now < decision.expires_at:
-            return decision
+        """Verify ``raw`` (a cache miss or an expired entry of ``_decisions``)."""
         policy = self.policy
         token = self.signer.verify(raw)
         if token is None:
@@ -191,13 +255,9 @@ class ConsentMiddleware:
         return decision
 
     def allowed_mask(self, state: ConsentState) -> int:
+        """What may pass for a state the endpoints just decided."""
         # From ``granted`` in every state: an undecided opt-out visitor is granted more.
         return self.policy.mask_of(state.granted) | OWN | self._allow_undeclared
-
-    def is_secure(self, scope: Scope) -> bool:
-        if self._secure_setting == "auto":
-            return scope.get("scheme") in ("https", "wss")
-        return bool(self._secure_setting)
 
     def consent_cookie(self, state: ConsentState, *, secure: bool) -> bytes:
         """The signed consent cookie for a decided ``state`` (HttpOnly, SameSite=Lax, Path=/)."""
@@ -234,6 +294,43 @@ class ConsentMiddleware:
                 result.append(verdict.expiry)
         return result
 
+    def _filter(
+        self, headers: Any, allowed: int, expiries: list[bytes]
+    ) -> list[tuple[bytes, bytes]]:
+        """Drop ``Set-Cookie``s not allowed, add ``expiries`` and ``Vary: Cookie`` where needed.
+
+        Runs once per response over every header: locals and the raw-name cache instead
+        of a parse and a method call per ``Set-Cookie``.
+        """
+        result: list[tuple[bytes, bytes]] = []
+        append = result.append
+        bits = self._set_cookie_bits
+        cookies = bool(expiries)
+        vary_index = -1
+        for header in headers:
+            key = header[0]
+            # ASGI says lower case, but an app may not obey. bytes.lower() keeps the
+            # length, so only a key of the right length can be another case of ours.
+            if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
+                cookies = True
+                raw_name, equals, _ = header[1].partition(b"=")
+                bit = bits.get(raw_name) if equals else None
+                if bit is None:
+                    bit = self._set_cookie_bit(header[1])
+                if not bit & allowed:
+                    continue
+            elif key == _VARY or (len(key) == 4 and key.lower() == _VARY):
+                vary_index = len(result)
+            append(header)
+        for expiry in expiries:
+            append((_SET_COOKIE, expiry))
+        if cookies:
+            if vary_index < 0:
+                append((_VARY, b"Cookie"))
+            else:
+                result[vary_index] = (_VARY, add_vary_cookie(result[vary_index][1]))
+        return result
+
     # -- the ASGI entry point -------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -258,20 +355,24 @@ class ConsentMiddleware:
                 geo_subdivision = value
         regimes = self.regimes
         regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
-        secure = self.is_secure(scope)
+        # Over https the consent cookie carries the __Host-/__Secure- prefix.
+        secure = scope.get("scheme") in _SECURE_SCHEMES if self._secure_auto else self._secure
         header = b""
-        pairs: list[tuple[bytes, bytes]] = []
+        present = 0  # the verdict bits of the request's cookies
+        raw = None
         if cookie_values:
             header = (
                 cookie_values[0] if len(cookie_values) == 1 else join_cookie_headers(cookie_values)
             )
-            pairs = parse_cookie_header(header)
+            present, raw = self._scan(header, self._own_names[secure])
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed
-        raw = first_value(pairs, (self._secure_name if secure else self._plain_name).encode())
         if raw:
-            decision = self._decision(raw, self.signer.now())
+            decision = self._decisions.get(raw)
+            now = self.signer.now()
+            if decision is None or now >= decision.expires_at:
+                decision = self._decision(raw, now)
             state = decision.state
             if state is not None and state.decided:
                 allowed = decision.allowed
@@ -296,73 +397,39 @@ class ConsentMiddleware:
                 await self._well_known_gpc(scope, receive, send)
                 return
             if path == self.endpoint or path.startswith(self._endpoint_prefix):
+                pairs = parse_cookie_header(header) if cookie_values else []
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
 
-        # Strip what the app could not have set, and remember what to expire.
+        # Strip what the app could not have set, and remember what to expire. Usually
+        # every cookie is allowed: then the request's headers are left as they are.
         expiries: list[bytes] = []
-        kept: list[bytes] = []
-        removed = False
-        verdict_of = self._verdict
-        for name, pair in pairs:
-            verdict = verdict_of(name)
-            if verdict.bit & allowed:
-                kept.append(pair)
-            else:
-                removed = True
-                if verdict.expiry is not None and verdict.expiry not in expiries:
+        if present & ~allowed or len(cookie_values) > 1:
+            kept: list[bytes] = []
+            verdict_of = self._verdict
+            for name, pair in parse_cookie_header(header):
+                verdict = verdict_of(name)
+                if verdict.bit & allowed:
+                    kept.append(pair)
+                elif verdict.expiry is not None and verdict.expiry not in expiries:
                     expiries.append(verdict.expiry)
-        if removed or len(cookie_values) > 1 or _beyond_bounds(header):
             headers = [(k, v) for k, v in scope["headers"] if k != _COOKIE]
             if kept:
                 headers.append((_COOKIE, b"; ".join(kept)))
             scope = dict(scope)
             scope["headers"] = headers
 
+        filter_headers = self._filter
+
         async def send_wrapper(message: Message) -> None:
             message_type = message["type"]
             if message_type in _START_MESSAGES:
                 headers = message.get("headers")
                 if headers is not None or expiries:
-                    message["headers"] = _filter(headers or (), allowed, expiries, verdict_of)
+                    message["headers"] = filter_headers(headers or (), allowed, expiries)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-
-def _beyond_bounds(header: bytes) -> bool:
-    """Whether the parser dropped pieces of ``header``: those must not reach the app
-    either, or a long header would smuggle unconsented cookies past the filter."""
-    return len(header) > MAX_COOKIE_HEADER_BYTES or header.count(b";") >= MAX_REQUEST_COOKIES
-
-
-def _filter(
-    headers: Any,
-    allowed: int,
-    expiries: list[bytes],
-    verdict_of: Any,
-) -> list[tuple[bytes, bytes]]:
-    """Drop ``Set-Cookie``s not allowed, add ``expiries`` and ``Vary: Cookie`` where needed."""
-    result: list[tuple[bytes, bytes]] = []
-    cookies = bool(expiries)
-    vary_index = -1
-    for header in headers:
-        key = header[0].lower()  # ASGI says lower case; an app may not obey
-        if key == _SET_COOKIE:
-            cookies = True
-            if not verdict_of(_set_cookie_name(header[1])).bit & allowed:
-                continue
-        elif key == _VARY:
-            vary_index = len(result)
-        result.append(header)
-    for expiry in expiries:
-        result.append((_SET_COOKIE, expiry))
-    if cookies:
-        if vary_index < 0:
-            result.append((_VARY, b"Cookie"))
-        else:
-            result[vary_index] = (_VARY, add_vary_cookie(result[vary_index][1]))
-    return result
 
 
 def add_vary_cookie(vary: bytes) -> bytes:

@@ -79,9 +79,9 @@ class Regimes:
         self._by_value: dict[bytes, Regime] = {}
         self._by_region: dict[str, Regime] = {}
 
-    def resolve(self, country: bytes | None, subdivision: bytes | None) -> Regime:
-        if country is None:
-            return self.default
+    def resolve(self, country: bytes, subdivision: bytes | None) -> Regime:
+        """The regime for a request whose geo header says ``country`` (without that
+        header the middleware takes ``default`` directly)."""
         key = country if subdivision is None else country + b"\n" + subdivision
         regime = self._by_value.get(key)
         if regime is None:

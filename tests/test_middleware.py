@@ -787,3 +787,25 @@ def test_answers_stay_right_beyond_any_cache(policy: Policy) -> None:
         cookie = f"consent=v1.{number}; _ga_z=1".encode()
         sent = call_sync(middleware, http_scope(headers=[(b"cookie", cookie)]))
         assert response_headers(sent) == expected
+
+
+@pytest.mark.parametrize(("undeclared", "seen"), [("block", "sid=1"), ("allow", "flag; sid=1")])
+def test_a_nameless_request_cookie_is_undeclared(undeclared: str, seen: str) -> None:
+    app = ConsentMiddleware(
+        cookie_app([]), policy=small_policy(f"undeclared: {undeclared}\n"), secret_keys=[KEY]
+    )
+    messages = call(app, http_scope(headers=[(b"cookie", b"flag; sid=1")]))
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    assert body.decode().partition("|")[2] == seen
+
+
+def test_filtering_holds_past_the_name_caches_bounds(policy: Policy) -> None:
+    # More distinct names than the middleware caches: its caches must not grow without
+    # bound, and a full cache must not change a single verdict.
+    names = [f"tracker{i}".encode() for i in range(9000)]
+    headers = [(b"set-cookie", name + b"=1") for name in names] + [(b"set-cookie", b"sid=1")]
+    app = ConsentMiddleware(header_app(headers), policy=policy, secret_keys=[KEY])
+    cookie = b"; ".join(name + b"=1" for name in names[:150]) + b"; sid=2"
+    for _ in range(2):
+        sent = response_headers(call_sync(app, http_scope(headers=[(b"cookie", cookie)])))
+        assert [v for k, v in sent if k == b"set-cookie"] == [b"sid=1"]
