@@ -32,6 +32,7 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.records
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .coverage

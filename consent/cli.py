@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from .errors import ConfigError
 from .policy import Policy, load_policy
+from .records.cli import add_records_commands
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bytes", type=_key_bytes, default=32, help="random bytes, 16 to 1024 (default 32)"
     )
     keygen.set_defaults(run=_keygen)
+    add_records_commands(commands)
     return parser
 
 

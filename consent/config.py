@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -171,6 +172,44 @@ def _origin(value: str) -> str:
     return value
 
 
+_TABLE_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+class RecordsSettings(_Model):
+    """Proof of consent (``records:``); ``records: false`` turns recording off.
+
+    ``url`` falls back to ``CONSENT_RECORDS_URL``, then to the SQLite file
+    ``consent-records.db`` in the working directory (see docs/records.md).
+    """
+
+    enabled: bool = True
+    url: str | None = Field(default=None, min_length=1, max_length=2048)
+    # YAML 1.1 reads a bare `off` as false: accept it as the word it was meant to be.
+    ip: Annotated[
+        Literal["off", "truncate"], BeforeValidator(lambda v: "off" if v is False else v)
+    ] = "off"
+    table_prefix: str = "consent_"
+    spool: str | None = Field(default=None, min_length=1, max_length=4096)
+    timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    @field_validator("table_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _TABLE_PREFIX.match(value):
+            raise ValueError(
+                "a table prefix starts with a lower-case letter and holds only a-z, 0-9 and '_' "
+                "(at most 31 characters)"
+            )
+        return value
+
+
+def _records(value: Any) -> Any:
+    # `records: false` / `records: true` are shorthands for the whole section.
+    if isinstance(value, bool):
+        return {"enabled": value}
+    return value
+
+
 # -- regimes, GPC and re-consent (docs/regimes.md, docs/gpc.md, docs/reconsent.md) --
 
 _TEXTS_HASH = re.compile(r"[a-z]{8}")
@@ -235,6 +274,7 @@ class PolicyConfig(_Model):
     gpc_last_update: Annotated[str, AfterValidator(_date)] | None = None
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
+    records: Annotated[RecordsSettings, BeforeValidator(_records)] = RecordsSettings()
     categories: dict[str, Category]
 
     @field_validator("categories")

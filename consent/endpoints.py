@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .errors import RequestError
+from .records import StoreUnavailable, receipt_url
+from .records.receipt import receipt_response
 from .signing import new_consent_id
 from .state import ConsentState
 
@@ -27,7 +29,7 @@ MAX_FORM_FIELDS = 100
 # "opt_out" is "Do not sell or share" (docs/regimes.md): the current grants minus the
 # opt_out categories.
 Action = Literal["accept_all", "reject_all", "save", "opt_out"]
-Source = Literal["json", "form", "delete"]
+Source = Literal["json", "form", "delete", "banner"]
 _ACTIONS: dict[str, Action] = {
     "accept_all": "accept_all",
     "reject_all": "reject_all",
@@ -41,6 +43,7 @@ class _JsonChoice(BaseModel):
 
     action: Action | None = None
     granted: list[str] | None = None
+    source: Literal["json", "banner"] = "json"  # the banner's script says it is the banner
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class Endpoints:
         self.policy = middleware.policy
         self.max_body_bytes = max_body_bytes
         self.trusted_origins = frozenset(self.policy.config.trusted_origins)
+        self.receipt_path = receipt_url(self.policy)
         self._categories = [
             {"name": name, "title": category.title, "required": category.required}
             for name, category in self.policy.categories.items()
@@ -157,6 +161,8 @@ class Endpoints:
         pairs: list[tuple[bytes, bytes]],
         secure: bool,
     ) -> Response:
+        if scope["path"] == self.receipt_path:
+            return await receipt_response(self.middleware.records, scope["method"], state)
         if scope["path"] != self.policy.config.endpoint:
             raise RequestError(404, f"no consent endpoint at {scope['path']!r}")
         method = scope["method"]
@@ -171,6 +177,14 @@ class Endpoints:
             choice = await self._read_choice(scope, receive)
         new_state = self.apply(choice, state)
         middleware = self.middleware
+        if middleware.records is not None:
+            # Proof first: a new grant takes effect only once its record is committed.
+            try:
+                await middleware.records.record(scope, state, new_state, choice.source)
+            except StoreUnavailable:
+                raise RequestError(
+                    503, "consent cannot be recorded just now, so nothing was granted; try again"
+                ) from None
         cookies = [middleware.consent_cookie(new_state, secure=secure)]
         cookies += middleware.expirations(pairs, middleware.allowed_mask(new_state))
         response: Response
@@ -268,7 +282,7 @@ class Endpoints:
             error = exc.errors(include_url=False)[0]
             where = ".".join(str(part) for part in error["loc"]) or "body"
             raise RequestError(422, f"{where}: {error['msg']}") from None
-        return self._choice(parsed.action, parsed.granted, "json")
+        return self._choice(parsed.action, parsed.granted, parsed.source)
 
     def _form_choice(self, body: bytes) -> Choice:
         try:

@@ -29,6 +29,7 @@ from .errors import ConfigError
 from .gpc import WELL_KNOWN_PATH, WellKnownGpc
 from .lifetimes import Lifetimes
 from .policy import Policy
+from .records import build_recorder
 from .regimes import Regime, Regimes
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
@@ -143,6 +144,7 @@ class ConsentMiddleware:
         self._request_bits: dict[bytes, int] = {}
         self._set_cookie_bits: dict[bytes, int] = {}
         self._decisions: dict[bytes, _Decision] = {}
+        self.records = build_recorder(config.records, policy)
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
 
     # -- per-name and per-token knowledge, cached ---------------------------
@@ -336,6 +338,8 @@ class ConsentMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
+            if scope_type == "lifespan" and self.records is not None:
+                receive = self.records.lifespan_receive(receive)  # open/close the records store
             await self.app(scope, receive, send)
             return
 

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -39,6 +43,19 @@ SMALL_CATEGORIES = """\
 
 def small_policy(settings: str = "", categories: str = SMALL_CATEGORIES) -> Policy:
     return policy_from_string(f"{settings}categories:\n{categories}")
+
+
+# Policies without ``records.url`` record to CONSENT_RECORDS_URL, else to consent-records.db
+# in the working directory: point them at a temporary file before any test module (some
+# build their middleware at import) is collected, so tests never litter the repository.
+_RECORDS_DIR = Path(tempfile.mkdtemp(prefix="consent-records-"))
+os.environ["CONSENT_RECORDS_URL"] = f"sqlite:///{_RECORDS_DIR / 'consent-records.db'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_records_dir() -> Iterator[None]:
+    yield
+    shutil.rmtree(_RECORDS_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

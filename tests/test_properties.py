@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consent import ConsentMiddleware, Policy, load_policy, policy_from_string
-from tests.conftest import EXAMPLE_POLICY, KEY, call_sync, http_scope, response_headers
+from tests.conftest import EXAMPLE_POLICY, KEY, call, call_sync, http_scope, response_headers
 
 POLICY = load_policy(EXAMPLE_POLICY)
 OPTIONAL = [name for name in POLICY.category_names if name not in POLICY.required]
@@ -40,7 +40,7 @@ def consent_cookie(granted: frozenset[str]) -> bytes:
     """A real consent cookie for ``granted``, from a POST to the endpoint."""
     scope = http_scope("/consent", method="POST", headers=[(b"content-type", b"application/json")])
     body = json.dumps({"granted": sorted(granted)}).encode()
-    sent = call_sync(MIDDLEWARE, scope, [{"type": "http.request", "body": body}])
+    sent = call(MIDDLEWARE, scope, [{"type": "http.request", "body": body}])
     assert sent[0]["status"] == 200
     cookies = [v for k, v in response_headers(sent) if k == b"set-cookie"]
     return cookies[0].split(b";")[0]
