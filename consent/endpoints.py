@@ -212,7 +212,13 @@ class Endpoints:
             mask = policy.mask_of(choice.granted)
         # Keep the visitor's pseudonymous id across changes so their history links up.
         consent_id = state.consent_id or new_consent_id()
-        return policy.decided(mask, consent_id=consent_id, issued_at=self.middleware.signer.now())
+        return policy.decided(
+            mask,
+            consent_id=consent_id,
+            issued_at=self.middleware.signer.now(),
+            mode=state.mode,  # the regime and region of this request (regimes.py)
+            region=state.region,
+        )
 
     # -- request checks -------------------------------------------------------
 

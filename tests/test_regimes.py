@@ -210,6 +210,7 @@ def test_opt_out_action_refuses_the_opt_out_categories_only() -> None:
     assert response.status_code == 200
     assert response.json()["granted"] == ["necessary", "analytics"]
     assert response.json()["decided"] is True
+    assert (response.json()["mode"], response.json()["region"]) == ("opt-out", "US-CA")
     assert "consent" in set_cookie_names(response)
 
 
