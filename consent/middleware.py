@@ -30,7 +30,7 @@ from .gpc import WELL_KNOWN_PATH, WellKnownGpc
 from .lifetimes import Lifetimes
 from .policy import Policy
 from .records import build_recorder
-from .regimes import Regime, Regimes
+from .regimes import Regimes, Views
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
 
@@ -75,7 +75,7 @@ class _Decision:
         self.state = state
         self.allowed = allowed
         self.expires_at = expires_at
-        self.views: dict[Regime, ConsentState] = {}  # the state per region (regimes.py)
+        self.views: Views = {}  # the state per region (regimes.py)
 
 
 def secret_keys_from_env() -> list[str] | None:
@@ -378,17 +378,19 @@ class ConsentMiddleware:
             if decision is None or now >= decision.expires_at:
                 decision = self._decision(raw, now)
             state = decision.state
-            if state is not None and state.decided:
-                allowed = decision.allowed
-                if regime is not regimes.default:
-                    state = regime.view(state, decision.views)
-        if state is None or not state.decided:
+            if state is not None:
+                if state.decided:
+                    allowed = decision.allowed
+                    if regime is not regimes.default:
+                        state = regime.view(state, decision.views)
+                else:
+                    # A valid but outdated choice: undecided here, with the same id.
+                    state = regime.stale(state, gpc, decision.views)
+        if state is None:
+            state = regime.undecided_gpc if gpc else regime.undecided
+        if not state.decided:
             # Undecided: the regime decides what passes (opt-in: nothing optional).
             allowed = regime.allowed_gpc if gpc else regime.allowed
-            if state is None:
-                state = regime.undecided_gpc if gpc else regime.undecided
-            else:
-                state = regime.stale(state.consent_id, gpc)
 
         scope_state = scope.get("state")
         if scope_state is None:

@@ -36,13 +36,22 @@ class Regime:
         self.allowed = policy.mask_of(self.undecided.granted) | always
         self.allowed_gpc = policy.mask_of(self.undecided_gpc.granted) | always
 
-    def stale(self, consent_id: str | None, gpc: bool) -> ConsentState:
-        """Undecided again (outdated token), keeping the visitor's pseudonymous id."""
-        return self.policy.undecided(
-            gpc=gpc, consent_id=consent_id, mode=self.mode, region=self.region
-        )
+    def stale(self, state: ConsentState, gpc: bool, views: Views) -> ConsentState:
+        """Undecided again (outdated token), keeping the visitor's pseudonymous id.
 
-    def view(self, state: ConsentState, views: dict[Regime, ConsentState]) -> ConsentState:
+        ``views`` lives with the cached token: after a ``revision`` bump every returning
+        visitor takes this path until they choose again, so build each state once.
+        """
+        key = (self, gpc)
+        seen = views.get(key)
+        if seen is None:
+            seen = self.policy.undecided(
+                gpc=gpc, consent_id=state.consent_id, mode=self.mode, region=self.region
+            )
+            _remember(views, key, seen)
+        return seen
+
+    def view(self, state: ConsentState, views: Views) -> ConsentState:
         """A decided ``state`` as seen under this regime (its choice, this mode and region).
 
         ``views`` lives with the cached token, so a visitor pays for it once per region.
@@ -56,10 +65,18 @@ class Regime:
                 mode=self.mode,
                 region=self.region,
             )
-            if len(views) >= _VIEWS_PER_DECISION:
-                views.clear()
-            views[self] = seen
+            _remember(views, self, seen)
         return seen
+
+
+# The states of one token per regime (and, when undecided, per signal).
+Views = dict[Regime | tuple[Regime, bool], ConsentState]
+
+
+def _remember(views: Views, key: Regime | tuple[Regime, bool], state: ConsentState) -> None:
+    if len(views) >= _VIEWS_PER_DECISION:
+        views.clear()  # one visitor rarely moves between more regions than this
+    views[key] = state
 
 
 class Regimes:

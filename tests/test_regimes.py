@@ -327,3 +327,20 @@ def test_an_empty_subdivision_header_keeps_the_country() -> None:
     )
     state, _ = visit(client(policy), {"x-country": "US", "x-region": " "})
     assert (state["mode"], state["region"]) == ("opt-in", "US")
+
+
+def test_an_outdated_choice_is_undecided_under_the_regime_and_keeps_its_id() -> None:
+    token = choose(client(small_policy("revision: 1\n" + REGIONAL)))
+    bumped = client(small_policy("revision: 2\n" + REGIONAL))
+    for _ in range(2):  # the second time from the cache
+        response = bumped.get("/consent", headers={"cf-ipcountry": "US-CA", **with_consent(token)})
+        data = response.json()
+        assert (data["decided"], data["mode"], sorted(data["granted"])) == (
+            False,
+            "opt-out",
+            EVERYTHING,
+        )
+        assert data["consent_id"] is not None
+    headers = {"cf-ipcountry": "US-CA", "sec-gpc": "1", **with_consent(token)}
+    data = bumped.get("/consent", headers=headers).json()
+    assert (data["decided"], data["gpc"], sorted(data["granted"])) == (False, True, NOT_ADS)
