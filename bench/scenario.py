@@ -44,6 +44,8 @@ RESPONSE_COOKIES = (
     "sid", "csrftoken", "lang", "_ga", "_ga_ABC123",
     "_pk_id.1.a1b2", "_hjSession_123", "_fbp", "IDE", "ab_test",
 )  # fmt: skip
+# The country each visitor's requests carry (CF-IPCountry); only the regimes stack reads it.
+COUNTRIES = (b"FR", b"DE", b"US", b"US-CA", b"BR")
 ALL_NAMES = sorted({n for names in JAR.values() for n in names} | set(RESPONSE_COOKIES))
 
 
@@ -178,6 +180,7 @@ def requests(visitors: Sequence[Visitor], counter: int, credential: Credential) 
             (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) bench"),
             (b"accept", b"text/html,application/xhtml+xml"),
             (b"cookie", b"; ".join(pairs)),
+            (b"cf-ipcountry", COUNTRIES[visitor.index % len(COUNTRIES)]),
         ]
         response = [
             (b"content-type", b"text/html; charset=utf-8"),
@@ -214,7 +217,7 @@ def session_stack() -> ASGIApp:
     return SessionMiddleware(app, secret_key=KEY)
 
 
-def variants(example: Policy, large: Policy) -> list[Variant]:
+def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
     return [
         Variant("bare", "app alone", lambda: app, consent_credential),
         Variant("consent", "ConsentMiddleware, example policy", consent_stack(example),
@@ -222,6 +225,8 @@ def variants(example: Policy, large: Policy) -> list[Variant]:
         Variant("session", "SessionMiddleware (Starlette)", session_stack, session_credential),
         Variant("large", f"ConsentMiddleware, {len(large.declarations):,} declared cookies",
                 consent_stack(large), large_credential),
+        Variant("regimes", "ConsentMiddleware, regimes by CF-IPCountry",
+                consent_stack(regional), consent_credential, informational=True),
         Variant("undecided", "ConsentMiddleware, undecided visitor", consent_stack(example),
                 no_credential, informational=True),
         Variant("first", "ConsentMiddleware, first request of a visitor",
