@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from .banner_config import BUILTIN_LANGUAGES, BannerSettings
 from .errors import ConfigError
 from .regions import validate_region
 from .state import Mode
@@ -276,6 +277,7 @@ class PolicyConfig(_Model):
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     records: Annotated[RecordsSettings, BeforeValidator(_records)] = RecordsSettings()
     categories: dict[str, Category]
+    banner: BannerSettings = BannerSettings()
 
     @field_validator("categories")
     @classmethod
@@ -316,6 +318,35 @@ class PolicyConfig(_Model):
                         "name or change 'cookie.name'",
                     )
                 seen[cookie.name] = category_name
+        return self
+
+    @model_validator(mode="after")
+    def _banner_categories(self) -> PolicyConfig:
+        banner = self.banner
+        for language, texts in banner.texts.items():
+            for name in texts.categories:
+                if name not in self.categories:
+                    raise _LocatedValueError(
+                        ("banner", "texts", language, "categories", name),
+                        f"no category {name!r} in 'categories'; translate only declared ones",
+                    )
+        # A language must have texts: built in, or given under banner.texts.
+        offered: list[tuple[Location, str]] = [(("default_language",), banner.default_language)]
+        offered += [(("languages", i), code) for i, code in enumerate(banner.languages or ())]
+        for key, language in offered:
+            if language not in BUILTIN_LANGUAGES and language not in banner.texts:
+                raise _LocatedValueError(
+                    ("banner", *key),
+                    f"no texts for language {language!r}: the built-in ones are "
+                    f"{', '.join(BUILTIN_LANGUAGES)}; add banner.texts.{language}",
+                )
+        if "mapping" in banner.consent_mode.model_fields_set:
+            for name in banner.consent_mode.mapping:
+                if name not in self.categories:
+                    raise _LocatedValueError(
+                        ("banner", "consent_mode", "mapping", name),
+                        f"no category {name!r} in 'categories'; map only declared ones",
+                    )
         return self
 
     @model_validator(mode="after")

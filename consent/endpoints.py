@@ -164,6 +164,9 @@ class Endpoints:
         if scope["path"] == self.receipt_path:
             return await receipt_response(self.middleware.records, scope["method"], state)
         if scope["path"] != self.policy.config.endpoint:
+            page = self.middleware.banner.route(scope, state)  # static assets, no-JS centre
+            if page is not None:
+                return page
             raise RequestError(404, f"no consent endpoint at {scope['path']!r}")
         method = scope["method"]
         if method in ("GET", "HEAD"):

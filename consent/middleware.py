@@ -27,6 +27,7 @@ from .cookies import (
 )
 from .errors import ConfigError
 from .gpc import WELL_KNOWN_PATH, WellKnownGpc
+from .injection import BANNER_KEY, is_injectable
 from .lifetimes import Lifetimes
 from .policy import Policy
 from .records import build_recorder
@@ -100,7 +101,8 @@ class ConsentMiddleware:
         secret_keys: str | bytes | Sequence[str | bytes] | None = None,
         max_body_bytes: int = 16 * 1024,
     ) -> None:
-        from .endpoints import Endpoints  # imported here: endpoints needs this module's types
+        from .banner import Banner  # imported here: both need this module's types
+        from .endpoints import Endpoints
 
         self.app = app
         self.policy = policy
@@ -146,6 +148,8 @@ class ConsentMiddleware:
         self._decisions: dict[bytes, _Decision] = {}
         self.records = build_recorder(config.records, policy)
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
+        self.banner = Banner(policy)
+        self._inject = self.banner.injects
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -396,6 +400,7 @@ class ConsentMiddleware:
         if scope_state is None:
             scope["state"] = scope_state = {}
         scope_state["consent"] = state
+        scope_state[BANNER_KEY] = self.banner  # for the template helpers
 
         if scope_type == "http":
             path: str = scope["path"]
@@ -424,16 +429,22 @@ class ConsentMiddleware:
                 headers.append((_COOKIE, b"; ".join(kept)))
             scope = dict(scope)
             scope["headers"] = headers
-
         filter_headers = self._filter
+        # The banner goes into HTML pages (banner.py); whether a response is one is only
+        # known at http.response.start, so the injecting send is made then, if at all.
+        inject = self._inject and scope_type == "http" and scope["method"] != "HEAD"
+        target = send
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal target
             message_type = message["type"]
             if message_type in _START_MESSAGES:
                 headers = message.get("headers")
                 if headers is not None or expiries:
-                    message["headers"] = filter_headers(headers or (), allowed, expiries)
-            await send(message)
+                    message["headers"] = headers = filter_headers(headers or (), allowed, expiries)
+                if inject and is_injectable(message.get("status", 200), headers or ()):
+                    target = self.banner.injector(scope, state, send)
+            await target(message)
 
         await self.app(scope, receive, send_wrapper)
 

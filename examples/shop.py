@@ -42,34 +42,59 @@ def secret_keys() -> list[str]:
     return [secrets.token_urlsafe(32)]
 
 
-def render_page(state: ConsentState, cookies: dict[str, str], *, framework: str) -> str:
-    def row(name: str) -> str:
-        category = POLICY.categories[name]
-        checked = " checked" if state.allows(name) else ""
-        disabled = " disabled" if category.required else ""
-        return (
-            f'<label><input type="checkbox" name="granted" value="{html.escape(name)}"'
-            f"{checked}{disabled}> {html.escape(category.title)}</label><br>"
-        )
+PAGE_STYLE = (
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"
+    "color:#1f2937}main{padding-bottom:16rem}"
+    "iframe{width:100%;height:5rem;border:1px solid #d1d5db}"
+)
 
+
+def content_security_policy(nonce: str) -> str:
+    """A strict policy: only scripts carrying this response's nonce run."""
+    return (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+    )
+
+
+def render_page(
+    state: ConsentState, cookies: dict[str, str], *, framework: str, nonce: str = ""
+) -> str:
+    """The shop's page. The middleware adds the banner (or the settings control) to it.
+
+    The analytics snippet is gated: ``type="text/plain"`` keeps it inert until the visitor
+    grants "analytics"; the banner script then runs it once, keeping its CSP nonce.
+    """
+    nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     granted = ", ".join(n for n in POLICY.category_names if state.allows(n))
     seen = ", ".join(sorted(cookies)) or "none"
     status = "decided" if state.decided else "undecided"
+    endpoint = POLICY.config.endpoint
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Example shop ({framework})</title></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Example shop ({framework})</title>
+<style{nonce_attr}>{PAGE_STYLE}</style>
+</head>
 <body>
+<main>
 <h1>Example shop</h1>
+<p>Hand-made mugs, bowls and plates from our workshop.</p>
 <p id="status">Consent: <strong>{status}</strong>; granted: <span id="granted">{granted}</span>.</p>
 <p id="seen">Cookies the app received: {html.escape(seen)}</p>
-<form method="post" action="{POLICY.config.endpoint}">
-  <input type="hidden" name="next" value="/">
-  <button name="action" value="accept_all">Accept all</button>
-  <button name="action" value="reject_all">Reject all</button>
-</form>
-<form method="post" action="{POLICY.config.endpoint}">
-  <input type="hidden" name="next" value="/">
-  <input type="hidden" name="action" value="save">
-  {"".join(row(name) for name in POLICY.category_names)}
-  <button>Save my choice</button>
-</form>
+<p id="analytics-status">Analytics is not running.</p>
+<h2>Find the workshop</h2>
+<p>The map loads once you allow functional cookies.</p>
+<iframe id="map" title="Map of the workshop" data-src="/embed/map" data-category="functional">
+</iframe>
+</main>
+<footer><a href="{endpoint}/preferences?next=/" data-consent-settings>Cookie settings</a></footer>
+<script type="text/plain" data-category="analytics"{nonce_attr}>
+window.analyticsRuns = (window.analyticsRuns || 0) + 1;
+document.getElementById("analytics-status").textContent =
+  "Analytics is running (" + window.analyticsRuns + ")";
+</script>
 </body></html>"""
+
+
+MAP_TEXT = "Workshop map: 12 Potter's Lane (an embedded functional widget)."

@@ -674,7 +674,7 @@ def test_existing_scope_state_is_kept(policy: Policy) -> None:
         await header_app([])(scope, receive, send)
 
     call(ConsentMiddleware(app, policy=policy, secret_keys=KEY), scope)
-    assert set(seen[0]) == {"user", "consent"}
+    assert set(seen[0]) == {"user", "consent", "consent_banner"}
 
 
 def test_decided_state_has_id_and_issue_time(make_client: MakeClient) -> None:

@@ -1,0 +1,370 @@
+"""Rendering the banner, the preference centre and the settings control.
+
+``Banner`` is built once per middleware from the policy; per request it picks a
+language and renders with Jinja2 under ``autoescape`` (rule 11): every text from the
+file is data passed to a fixed template, never a template itself. Apps that render
+their own pages call :func:`consent_banner` (also a Jinja2 global, see
+:func:`install_jinja2`); the middleware then does not inject it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Scope, Send
+
+from .assets import BANNER_CSS, BANNER_JS, asset_response
+from .config import CookieDeclaration
+from .consent_mode import default_command, effective_mapping
+from .endpoints import safe_next
+from .i18n import Texts, available_languages, negotiate, resolve_texts
+from .injection import BANNER_KEY, wrap_send
+from .policy import Policy
+from .state import ConsentState
+
+STATE_KEY = BANNER_KEY
+RENDERED_KEY = "consent_banner_rendered"
+HEAD_RENDERED_KEY = "consent_head_rendered"
+NONCE_KEY = "csp_nonce"
+_NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]{1,200})'")
+# Stand-ins rendered into the cached markup: letters only, so escaping and URL-encoding
+# leave them as they are, and too odd to occur in any text of a policy.
+_NEXT_MARK = "zqxconsentnextmarkzqx"
+_NEXT_QUERY_MARK = "zqxconsentnextquerymarkzqx"
+_NONCE_MARK = "zqxconsentnoncemarkzqx"
+_RENDER_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _CategoryView:
+    name: str
+    title: str
+    description: str
+    required: bool
+    cookies: tuple[CookieDeclaration, ...]
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("consent", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def current_path(scope: Scope) -> str:
+    """The request's path and query, as a safe ``next=`` value."""
+    path = quote(scope.get("path", "/"), safe="/%:@!$&'()*+,;=-._~")
+    query = scope.get("query_string", b"")
+    if query:
+        path += "?" + bytes(query).decode("latin-1")
+    return safe_next(path)
+
+
+def nonce_from_csp(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The first ``'nonce-…'`` of a ``Content-Security-Policy`` response header."""
+    for key, value in headers:
+        if key.lower() == b"content-security-policy":
+            match = _NONCE.search(value)
+            if match is not None:
+                return match.group(1).decode("ascii")
+    return None
+
+
+class Banner:
+    """Everything the visitor sees, for one policy."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        config = policy.config
+        self.settings = config.banner
+        self.endpoint = config.endpoint
+        self.languages = available_languages(self.settings)
+        self._texts = {language: resolve_texts(config, language) for language in self.languages}
+        self._digests = {language: _digest(texts) for language, texts in self._texts.items()}
+        env = _environment()
+        self._banner = env.get_template("banner.html")
+        self._page = env.get_template("page.html")
+        self._link = env.get_template("settings_link.html")
+        self._rendered: dict[tuple[str, bool, frozenset[str], bool, bool], str] = {}
+        self._filled: dict[tuple[tuple[str, bool, frozenset[str], bool, bool], Any], str] = {}
+        self._negotiated: dict[str | None, str] = {}
+        self._defaults: dict[tuple[bool, frozenset[str], bool], str] = {}
+        self.js_url = f"{self.endpoint}/static/{BANNER_JS.filename}"
+        self.css_url = f"{self.endpoint}/static/{BANNER_CSS.filename}"
+        consent_mode = self.settings.consent_mode
+        self._mapping = (
+            effective_mapping(consent_mode, policy.category_names) if consent_mode.enabled else None
+        )
+        self._mapping_json = (
+            json.dumps(self._mapping, separators=(",", ":")) if self._mapping is not None else ""
+        )
+
+    # -- language and views -------------------------------------------------
+
+    def texts_for(self, scope: Scope) -> Texts:
+        header = _header(scope, b"accept-language")
+        language = self._negotiated.get(header)
+        if language is None:
+            language = negotiate(header, self.languages, self.settings.default_language)
+            if len(self._negotiated) >= _RENDER_CACHE_SIZE:
+                self._negotiated.clear()  # header values are client-chosen: stay bounded
+            self._negotiated[header] = language
+        return self._texts[language]
+
+    def shown(self, scope: Scope) -> tuple[str, str]:
+        """The language this request sees the banner in, and a hash of every text in it.
+
+        For proof of consent: together with ``revision`` it identifies what was shown.
+        """
+        language = self.texts_for(scope).language
+        return language, self._digests[language]
+
+    def _categories(self, texts: Texts) -> list[_CategoryView]:
+        return [
+            _CategoryView(
+                name,
+                texts.categories[name].title,
+                texts.categories[name].description,
+                category.required,
+                category.cookies,
+            )
+            for name, category in self.policy.categories.items()
+        ]
+
+    def preferences_url(self, next_path: str) -> str:
+        return f"{self.endpoint}/preferences?{urlencode({'next': next_path})}"
+
+    def _context(
+        self,
+        scope: Scope,
+        state: ConsentState,
+        *,
+        texts: Texts | None = None,
+        next_path: str | None = None,
+        preferences_url: str | None = None,
+    ) -> dict[str, Any]:
+        texts = texts or self.texts_for(scope)
+        next_path = current_path(scope) if next_path is None else next_path
+        return {
+            "t": texts,
+            "categories": self._categories(texts),
+            "granted": [name for name in self.policy.category_names if name in state.granted],
+            "decided": state.decided,
+            "endpoint": self.endpoint,
+            "next": next_path,
+            "preferences_url": preferences_url or self.preferences_url(next_path),
+            "privacy_url": self.settings.privacy_policy_url,
+            "css_url": self.css_url,
+            "js_url": self.js_url,
+            "consent_mode": self._mapping_json,
+            "settings_button": self.settings.settings_button,
+        }
+
+    # -- what goes into a page ------------------------------------------------
+
+    def render(self, scope: Scope, state: ConsentState, *, nonce: str | None = None) -> str:
+        """The banner (undecided) or the settings control (decided), with its CSS and JS.
+
+        Rendering the template costs ~140 µs, far more than everything else the
+        middleware does for a page, so the markup is rendered once per language and
+        state with markers where the page's path and the CSP nonce go, and each
+        request only fills those in (a few µs).
+        """
+        texts = self.texts_for(scope)
+        key = (texts.language, state.decided, state.granted, state.gpc, nonce is not None)
+        markup = self._rendered.get(key)
+        if markup is None:
+            context = self._context(
+                scope,
+                state,
+                texts=texts,
+                next_path=_NEXT_MARK,
+                preferences_url=f"{self.endpoint}/preferences?next={_NEXT_QUERY_MARK}",
+            )
+            markup = self._banner.render(context, nonce=_NONCE_MARK if nonce else None)
+            if len(self._rendered) >= _RENDER_CACHE_SIZE:
+                self._rendered.clear()
+            self._rendered[key] = markup
+        page = (scope.get("path", "/"), bytes(scope.get("query_string", b"")))
+        filled_key = (key, page)
+        filled = None if nonce else self._filled.get(filled_key)
+        if filled is None:
+            next_path = current_path(scope)
+            filled = markup.replace(_NEXT_MARK, str(Markup.escape(next_path))).replace(
+                _NEXT_QUERY_MARK,
+                str(Markup.escape(urlencode({"next": next_path})[len("next=") :])),
+            )
+            if nonce:
+                # A nonce is new on every response: fill it in, never keep the result.
+                return filled.replace(_NONCE_MARK, str(Markup.escape(nonce)))
+            if len(self._filled) >= _RENDER_CACHE_SIZE * 4:
+                self._filled.clear()  # paths are client-chosen: stay bounded
+            self._filled[filled_key] = filled
+        return filled
+
+    def head(self, state: ConsentState, *, nonce: str | None = None) -> str:
+        """The Consent Mode ``default`` command, or ``""`` when Consent Mode is off."""
+        if self._mapping is None:
+            return ""
+        key = (state.decided, state.granted, state.gpc)
+        script = self._defaults.get(key)
+        if script is None:
+            script = default_command(self.settings.consent_mode, self._mapping, state)
+            if len(self._defaults) >= _RENDER_CACHE_SIZE:
+                self._defaults.clear()  # visitors choose their granted sets: stay bounded
+            self._defaults[key] = script
+        nonce_attr = f' nonce="{Markup.escape(nonce)}"' if nonce else ""
+        return f"<script{nonce_attr}>{script}</script>"
+
+    def settings_link(
+        self, scope: Scope, *, label: str | None = None, css_class: str | None = None
+    ) -> str:
+        texts = self.texts_for(scope)
+        return self._link.render(
+            preferences_url=self.preferences_url(current_path(scope)),
+            label=label if label is not None else texts["settings"],
+            css_class=css_class,
+        )
+
+    # -- the middleware's hooks -----------------------------------------------
+
+    @property
+    def injects(self) -> bool:
+        return self.settings.inject
+
+    def injector(self, scope: Scope, state: ConsentState, send: Send) -> Send:
+        """A ``send`` that injects the banner into this (HTML) response.
+
+        The middleware asks for it only once a response turned out to be an
+        injectable HTML page, so other responses pay nothing for the banner.
+        """
+        scope_state = scope.setdefault("state", {})
+
+        def render(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
+            nonce = nonce_from_csp(headers) or scope_state.get(NONCE_KEY)
+            head = "" if scope_state.get(HEAD_RENDERED_KEY) else self.head(state, nonce=nonce)
+            body = "" if scope_state.get(RENDERED_KEY) else self.render(scope, state, nonce=nonce)
+            return head.encode(), body.encode()
+
+        return wrap_send(send, render)
+
+    def route(self, scope: Scope, state: ConsentState) -> Response | None:
+        """Answer ``{endpoint}/static/<asset>`` and ``{endpoint}/preferences``; else ``None``."""
+        sub_path = scope["path"][len(self.endpoint) :]
+        if sub_path.startswith("/static/") and scope["method"] in ("GET", "HEAD"):
+            return asset_response(sub_path[len("/static/") :])
+        if sub_path == "/preferences" and scope["method"] in ("GET", "HEAD"):
+            return self._preferences_page(scope, state)
+        return None
+
+    def _preferences_page(self, scope: Scope, state: ConsentState) -> Response:
+        """The preference centre as a page of its own: how it opens without JavaScript."""
+        context = self._context(scope, state)
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        next_values = [v for k, v in _parse_query(query) if k == "next"]
+        context["next"] = safe_next(next_values[0] if next_values else None)
+        body = self._page.render(context)
+        return HTMLResponse(
+            body,
+            headers={
+                "cache-control": "no-store",
+                "vary": "Cookie, Accept-Language",
+                "content-language": context["t"].language,
+            },
+        )
+
+
+def _digest(texts: Texts) -> str:
+    data = {
+        "language": texts.language,
+        "strings": dict(texts.strings),
+        "categories": {n: [c.title, c.description] for n, c in texts.categories.items()},
+    }
+    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def _parse_query(query: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+
+
+# -- template helpers --------------------------------------------------------------
+
+
+def _scope_of(request: Any) -> Scope:
+    scope = request if isinstance(request, dict) else getattr(request, "scope", None)
+    if not isinstance(scope, dict):
+        raise TypeError("pass the current request (or its ASGI scope)")
+    return scope
+
+
+def _banner_of(scope: Scope) -> tuple[Banner, ConsentState]:
+    state = scope.get("state") or {}
+    banner = state.get(STATE_KEY)
+    consent = state.get("consent")
+    if not isinstance(banner, Banner) or not isinstance(consent, ConsentState):
+        raise RuntimeError("the consent banner helpers need ConsentMiddleware in front of this app")
+    return banner, consent
+
+
+def consent_banner(request: Any, *, nonce: str | None = None) -> Markup:
+    """The banner (or settings control) for this request, as safe HTML for a template.
+
+    Put it just before ``</body>``; the middleware will not inject a second one.
+    ``nonce`` defaults to ``request.state.csp_nonce`` when the app sets it.
+    """
+    scope = _scope_of(request)
+    banner, state = _banner_of(scope)
+    scope["state"][RENDERED_KEY] = True
+    html = banner.render(scope, state, nonce=nonce or scope["state"].get(NONCE_KEY))
+    return Markup(html)  # noqa: S704 - rendered by an autoescaping template
+
+
+def consent_head(request: Any, *, nonce: str | None = None) -> Markup:
+    """The Consent Mode ``default`` script (empty when off); put it first in ``<head>``."""
+    scope = _scope_of(request)
+    banner, state = _banner_of(scope)
+    scope["state"][HEAD_RENDERED_KEY] = True
+    script = banner.head(state, nonce=nonce or scope["state"].get(NONCE_KEY))
+    return Markup(script)  # noqa: S704 - JSON from our own mapping, nonce escaped
+
+
+def consent_settings_link(
+    request: Any, *, label: str | None = None, css_class: str | None = None
+) -> Markup:
+    """A "Cookie settings" link for a footer: opens the centre (a page of its own without JS)."""
+    scope = _scope_of(request)
+    banner, _ = _banner_of(scope)
+    link = banner.settings_link(scope, label=label, css_class=css_class)
+    return Markup(link)  # noqa: S704 - rendered by an autoescaping template
+
+
+def install_jinja2(env: Environment) -> Environment:
+    """Register ``consent_banner``, ``consent_head`` and ``consent_settings_link`` as globals."""
+    env.globals.update(
+        consent_banner=consent_banner,
+        consent_head=consent_head,
+        consent_settings_link=consent_settings_link,
+    )
+    return env

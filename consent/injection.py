@@ -1,0 +1,175 @@
+"""Insert the banner into HTML responses on their way out, without buffering them.
+
+Two payloads go into a page: one right after ``<head …>`` (Consent Mode's
+``default`` command must run before any tag) and one before ``</body>``. Both are
+decided when the response starts, so the new ``Content-Length`` is known before a
+single body byte is sent, and the body still streams chunk by chunk. Anything that
+is not an uncompressed ``text/html`` body passes through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from starlette.types import Message, Send
+
+# Where the middleware leaves the Banner for the template helpers (scope["state"]).
+BANNER_KEY = "consent_banner"
+# Where the head payload goes: after <head>, else after <html>, else after the doctype.
+_HEAD = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
+_HTML = re.compile(rb"<html(?:\s[^>]*)?>", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!doctype[^>]*>", re.IGNORECASE)
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+# A head that has not shown up in the first bytes is not coming.
+HEAD_WINDOW = 4096
+_BODY_END_HOLD = len(b"</body ") + 8
+
+Render = Callable[[list[tuple[bytes, bytes]]], tuple[bytes, bytes] | None]
+
+
+def is_injectable(status: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """An uncompressed, inline ``text/html`` response with a body.
+
+    Runs for every response: header names are compared only when their length could
+    match, which keeps the loop to a length check for most headers.
+    """
+    if status < 200 or 300 <= status < 400 or status == 204:
+        return False
+    html = False
+    for key, value in headers:
+        length = len(key)
+        if length == 12:
+            if key.lower() == b"content-type":
+                html = value.split(b";", 1)[0].strip().lower() == b"text/html"
+        elif length == 16:
+            if key.lower() == b"content-encoding" and value.strip().lower() not in (
+                b"",
+                b"identity",
+            ):
+                return False
+        elif (
+            length == 19
+            and key.lower() == b"content-disposition"
+            and value.strip().lower().startswith(b"attachment")
+        ):
+            return False
+    return html
+
+
+def _head_position(data: bytes) -> int:
+    for pattern in (_HEAD, _HTML, _DOCTYPE):
+        match = pattern.search(data)
+        if match is not None:
+            return match.end()
+    return 0
+
+
+def wrap_send(send: Send, render: Render) -> Send:
+    """A ``send`` that injects ``render(headers)``'s payloads into HTML responses.
+
+    ``render`` returns ``(head_payload, body_payload)`` or ``None`` to leave the
+    response alone; it is only called for injectable responses.
+    """
+    head_payload = b""
+    body_payload = b""
+    active = False
+    head_pending = False
+    held = b""  # bytes not yet sent: searching for <head> or a split </body>
+    # The start message waits for the first body message: a server extension such as
+    # http.response.pathsend sends the body itself, and then nothing may be changed.
+    original_start: Message | None = None
+    changed_start: Message | None = None
+
+    async def injecting_send(message: Message) -> None:
+        nonlocal head_payload, body_payload, active, head_pending, held
+        nonlocal original_start, changed_start
+        message_type = message["type"]
+        if message_type == "http.response.start":
+            headers = list(message.get("headers") or ())
+            if is_injectable(message["status"], headers):
+                payloads = render(headers)
+                if payloads is not None and (payloads[0] or payloads[1]):
+                    head_payload, body_payload = payloads
+                    active = True
+                    head_pending = bool(head_payload)
+                    added = len(head_payload) + len(body_payload)
+                    original_start = message
+                    changed_start = dict(message)
+                    changed_start["headers"] = _vary(_fix_length(headers, added))
+                    return
+            await send(message)
+            return
+        if original_start is not None and changed_start is not None:
+            if message_type == "http.response.body":
+                await send(changed_start)
+            else:
+                active = False
+                await send(original_start)
+            original_start = changed_start = None
+        if message_type != "http.response.body" or not active:
+            await send(message)
+            return
+        data = held + bytes(message.get("body", b""))
+        more = bool(message.get("more_body", False))
+        held = b""
+        out: list[bytes] = []
+        if head_pending:
+            if more and len(data) < HEAD_WINDOW and _HEAD.search(data) is None:
+                held = data
+                return
+            position = _head_position(data[:HEAD_WINDOW])
+            out.append(data[:position] + head_payload)
+            data = data[position:]
+            head_pending = False
+        if body_payload:
+            match = _BODY_END.search(data)
+            if match is not None:
+                out.append(data[: match.start()] + body_payload + data[match.start() :])
+                body_payload = b""
+            elif not more:
+                out.append(data + body_payload)
+                body_payload = b""
+            else:
+                # Keep a tail back in case "</body>" is split across chunks.
+                cut = max(0, len(data) - _BODY_END_HOLD)
+                out.append(data[:cut])
+                held = data[cut:]
+        else:
+            out.append(data)
+        body = b"".join(out)
+        if not body and more:
+            return
+        message["body"] = body
+        if not body_payload and not head_pending:
+            active = False  # done: later chunks go straight through
+        await send(message)
+
+    return injecting_send
+
+
+def _fix_length(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes, bytes]]:
+    result: list[tuple[bytes, bytes]] = []
+    for key, value in headers:
+        if key.lower() == b"content-length" and value.strip().isdigit():
+            value = str(int(value) + added).encode()
+        result.append((key, value))
+    return result
+
+
+def _vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The injected markup depends on the consent cookie and the visitor's language."""
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == b"vary":
+            present = {field.strip().lower() for field in value.split(b",")}
+            if b"*" in present:
+                return headers
+            missing = [f for f in (b"Cookie", b"Accept-Language") if f.lower() not in present]
+            if missing:
+                joined = (
+                    b", ".join([value.strip(), *missing]) if value.strip() else b", ".join(missing)
+                )
+                headers[index] = (key, joined)
+            return headers
+    headers.append((b"vary", b"Cookie, Accept-Language"))
+    return headers

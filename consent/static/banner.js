@@ -1,0 +1,138 @@
+/* consent banner: enhances the server-rendered forms so a choice applies without a reload. */
+(function () {
+  "use strict";
+  var d = document, root = d.getElementById("consent-root");
+  if (!root || root.getAttribute("data-ready")) return;
+  root.setAttribute("data-ready", "1");
+  var endpoint = root.getAttribute("data-endpoint");
+  var mode = root.getAttribute("data-consent-mode");
+  var mapping = mode ? JSON.parse(mode) : null;
+  var banner = d.getElementById("consent-banner");
+  var overlay = d.getElementById("consent-overlay");
+  var centre = d.getElementById("consent-preferences");
+  var settings = d.getElementById("consent-settings");
+  var granted = words(root.getAttribute("data-granted"));
+  var back = null;
+
+  function words(s) { return (s || "").split(/\s+/).filter(Boolean); }
+  function $$(sel, el) { return [].slice.call((el || d).querySelectorAll(sel)); }
+  function allowed(el) {
+    var need = words(el.getAttribute("data-category"));
+    return need.length > 0 && need.every(function (c) { return granted.indexOf(c) >= 0; });
+  }
+
+  // Gated scripts become live copies (the text/plain original is gone, so never twice).
+  function gate() {
+    $$('script[type="text/plain"][data-category]').forEach(function (old) {
+      if (!allowed(old)) return;
+      var s = d.createElement("script");
+      [].forEach.call(old.attributes, function (a) {
+        if (!/^(type|nonce|data-src|data-category|data-type)$/.test(a.name)) s.setAttribute(a.name, a.value);
+      });
+      if (old.getAttribute("data-type")) s.type = old.getAttribute("data-type");
+      if (old.nonce) s.nonce = old.nonce;
+      var src = old.getAttribute("data-src");
+      if (src) { s.src = src; s.async = false; } else s.text = old.text;
+      old.parentNode.replaceChild(s, old);
+    });
+    $$("iframe[data-src][data-category]").forEach(function (f) {
+      if (!allowed(f)) return;
+      f.src = f.getAttribute("data-src");
+      f.removeAttribute("data-src");
+    });
+  }
+
+  function consentMode() {
+    if (!mapping) return;
+    var v = {};
+    Object.keys(mapping).forEach(function (c) {
+      mapping[c].forEach(function (t) {
+        v[t] = v[t] === "granted" || granted.indexOf(c) >= 0 ? "granted" : "denied";
+      });
+    });
+    window.dataLayer = window.dataLayer || [];
+    (window.gtag || function () { window.dataLayer.push(arguments); })("consent", "update", v);
+  }
+
+  function focusables() {
+    return $$("a[href],button,input:not([type=hidden]),summary", centre).filter(function (el) {
+      return el.getClientRects().length > 0;
+    });
+  }
+  function onKey(e) {
+    if (e.key === "Escape") { e.preventDefault(); close(); return; }
+    if (e.key !== "Tab") return;
+    var all = focusables(), first = all[0], last = all[all.length - 1], now = d.activeElement;
+    if (e.shiftKey && (now === first || now === centre)) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && now === last) { e.preventDefault(); first.focus(); }
+  }
+  function open(e) {
+    e.preventDefault();
+    back = d.activeElement;
+    $$("input[name=granted]", centre).forEach(function (i) { i.checked = granted.indexOf(i.value) >= 0; });
+    overlay.hidden = false;
+    centre.focus();
+    d.addEventListener("keydown", onKey);
+  }
+  function restore(el) {
+    var target = el && el !== d.body && el.getClientRects().length ? el
+      : banner && !banner.hidden ? banner : settings;
+    if (target) target.focus();
+  }
+  function close() {
+    overlay.hidden = true;
+    d.removeEventListener("keydown", onKey);
+    restore(back);
+  }
+
+  function apply(state) {
+    granted = state.granted;
+    root.setAttribute("data-granted", granted.join(" "));
+    if (banner) banner.hidden = true;
+    if (settings) settings.hidden = false;
+    var wasOpen = !overlay.hidden;
+    overlay.hidden = true;
+    d.removeEventListener("keydown", onKey);
+    gate();
+    consentMode();
+    restore(wasOpen ? back : null);
+  }
+
+  var pressed = null; // the submit button, where SubmitEvent.submitter is missing
+  root.addEventListener("submit", function (e) {
+    var form = e.target, button = e.submitter || pressed;
+    e.preventDefault();
+    var action = (button && button.value) || "save";
+    var body = action === "save"
+      ? { granted: $$("input[name=granted]:checked", form).map(function (i) { return i.value; }) }
+      : { action: action };
+    fetch(endpoint, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.json();
+    }).then(apply, function () {
+      // The no-JavaScript path still works: post the form itself (submit() fires no event).
+      var input = d.createElement("input");
+      input.type = "hidden";
+      input.name = "action";
+      input.value = action;
+      form.appendChild(input);
+      form.submit();
+    });
+  });
+
+  d.addEventListener("click", function (e) {
+    pressed = e.target.closest && e.target.closest("button[name=action]");
+    var el = e.target.closest && e.target.closest("[data-consent-open],[data-consent-settings],[data-consent-close]");
+    if (el && el.hasAttribute("data-consent-close")) { e.preventDefault(); close(); }
+    else if (el) open(e);
+    else if (e.target === overlay) close();
+  });
+
+  gate();
+  if (banner) banner.focus({ preventScroll: true });
+})();

@@ -1,0 +1,129 @@
+"""The banner with JavaScript: choices apply without a reload."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from .helpers import CONSENT, OPTIONAL, REQUIRED, choose, cookie_names
+
+pytestmark = pytest.mark.browser
+
+
+def test_no_optional_cookie_before_a_choice(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_role("dialog", name="We value your privacy")).to_be_visible()
+    assert cookie_names(page.context) == REQUIRED
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is not running.")
+    expect(page.locator("#map")).not_to_have_attribute("src", "/embed/map")
+
+
+def test_reject_all_sets_no_optional_cookie(page: Page) -> None:
+    page.goto("/")
+    assert choose(page, "Reject all").ok
+    expect(page.locator("#consent-banner")).to_be_hidden()
+    expect(page.get_by_role("link", name="Cookie settings").first).to_be_visible()
+    page.reload()
+    assert cookie_names(page.context) == REQUIRED | {CONSENT}
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is not running.")
+
+
+def test_accept_all_runs_gated_content_once_without_reload(page: Page) -> None:
+    page.goto("/")
+    page.evaluate("window.sameDocument = true")
+    choose(page, "Accept all")
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is running (1)")
+    expect(page.frame_locator("#map").locator("body")).to_contain_text("Workshop map")
+    assert page.evaluate("window.sameDocument") is True
+    # Choosing again must not run the script a second time.
+    page.locator("#consent-settings").click()
+    choose(page, "Save my preferences")
+    assert page.evaluate("window.analyticsRuns") == 1
+    page.reload()
+    assert cookie_names(page.context) == REQUIRED | OPTIONAL | {CONSENT}
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is running (1)")
+
+
+def test_customise_analytics_only(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Customise").click()
+    centre = page.get_by_role("dialog", name="Customise Consent Preferences")
+    expect(centre).to_be_visible()
+    expect(centre.get_by_text("Always active")).to_be_visible()
+    expect(centre.get_by_role("switch")).to_have_count(4)
+    for switch in centre.get_by_role("switch").all():
+        expect(switch).not_to_be_checked()
+    centre.get_by_role("switch", name="Analytics").check()
+    choose(page, "Save my preferences")
+    expect(centre).to_be_hidden()
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is running (1)")
+    expect(page.locator("#map")).not_to_have_attribute("src", "/embed/map")
+    page.reload()
+    assert cookie_names(page.context) == REQUIRED | {"_ga", CONSENT}
+
+
+def test_reopen_settings_and_withdraw(page: Page) -> None:
+    page.goto("/")
+    choose(page, "Accept all")
+    page.reload()
+    assert {"_ga", "_fbp"} <= cookie_names(page.context)
+    page.locator("#consent-settings").click()
+    centre = page.get_by_role("dialog", name="Customise Consent Preferences")
+    expect(centre.get_by_role("switch", name="Analytics")).to_be_checked()
+    centre.get_by_role("switch", name="Analytics").uncheck()
+    centre.get_by_role("switch", name="Advertisement").uncheck()
+    choose(page, "Save my preferences")
+    expect(centre).to_be_hidden()  # the response was read and applied
+    # The middleware expired them on the POST response itself: no reload needed.
+    assert cookie_names(page.context) == REQUIRED | {"lang", "_hjSessionUser_1", CONSENT}
+
+
+def test_footer_link_opens_the_centre(page: Page) -> None:
+    page.goto("/")
+    choose(page, "Reject all")
+    page.locator("footer").get_by_role("link", name="Cookie settings").click()
+    expect(page.get_by_role("dialog", name="Customise Consent Preferences")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Customise Consent Preferences")).to_be_hidden()
+    expect(page.locator("footer a")).to_be_focused()
+
+
+def test_consent_mode_default_then_update(page: Page) -> None:
+    page.goto("/")
+    commands = "() => window.dataLayer.map(a => Array.from(a))"
+    [default] = page.evaluate(commands)
+    assert default[:2] == ["consent", "default"]
+    assert default[2]["analytics_storage"] == "denied"
+    assert default[2]["security_storage"] == "granted"
+    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("switch", name="Analytics").check()
+    choose(page, "Save my preferences")
+    update = page.evaluate(commands)[-1]
+    assert update[:2] == ["consent", "update"]
+    assert update[2]["analytics_storage"] == "granted"
+    assert update[2]["ad_storage"] == "denied"
+
+
+def test_gated_script_keeps_the_csp_nonce(page: Page) -> None:
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
+    response = page.goto("/")
+    assert response is not None
+    assert "'nonce-" in response.headers["content-security-policy"]
+    choose(page, "Accept all")
+    expect(page.locator("#analytics-status")).to_have_text("Analytics is running (1)")
+    assert violations == []
+
+
+def test_failed_fetch_falls_back_to_the_form(page: Page) -> None:
+    def only_forms(route: Route) -> None:
+        if "json" in (route.request.headers.get("content-type") or ""):
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/consent", only_forms)
+    page.goto("/")
+    page.get_by_role("button", name="Accept all").click()
+    expect(page.locator("#status strong")).to_have_text("decided")
+    assert cookie_names(page.context) == REQUIRED | OPTIONAL | {CONSENT}

@@ -1,0 +1,166 @@
+"""The middleware puts the banner into HTML pages and leaves everything else alone."""
+
+from __future__ import annotations
+
+import gzip
+
+import anyio
+from starlette.responses import HTMLResponse, PlainTextResponse
+from starlette.types import Receive, Scope, Send
+
+from .banner_support import PAGE, client, html_app, policy_with, streaming_app
+
+
+def test_undecided_page_gets_the_banner_before_body_end() -> None:
+    response = client(html_app()).get("/")
+    text = response.text
+    assert text.index('id="consent-banner"') < text.index("</body>")
+    assert text.endswith("</body></html>")
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert 'role="dialog"' in text
+    assert (
+        'id="consent-settings" href="/consent/preferences?next=%2F" data-consent-settings hidden'
+        in text
+    )
+
+
+def test_decided_page_gets_only_the_settings_control() -> None:
+    c = client(html_app())
+    c.post("/consent", json={"action": "reject_all"})
+    text = c.get("/").text
+    assert 'id="consent-banner"' not in text
+    assert (
+        'id="consent-settings" href="/consent/preferences?next=%2F" data-consent-settings>' in text
+    )
+
+
+def test_next_carries_path_and_query() -> None:
+    text = client(html_app()).get("/shop/mugs?page=2").text
+    assert 'name="next" value="/shop/mugs?page=2"' in text
+
+
+def test_non_html_compressed_and_attachments_untouched() -> None:
+    compressed = gzip.compress(PAGE.encode())
+    cases = [
+        html_app(headers={"content-type": "application/json"}),
+        html_app(headers={"content-disposition": "attachment; filename=page.html"}),
+    ]
+
+    async def gzipped(scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse(b"", headers={"content-encoding": "gzip"})
+        response.body = compressed
+        response.headers["content-length"] = str(len(compressed))
+        response.headers["content-type"] = "text/html"
+        await response(scope, receive, send)
+
+    for app in cases:
+        assert "consent-root" not in client(app).get("/").text
+    raw = client(gzipped).get("/", headers={"accept-encoding": "identity"})
+    assert raw.headers["content-length"] == str(len(compressed))
+
+
+def test_head_requests_and_injection_off() -> None:
+    assert client(html_app()).head("/").headers["content-length"] == str(len(PAGE))
+    off = policy_with("banner:\n  inject: false\n")
+    response = client(html_app(), off).get("/")
+    assert response.text == PAGE
+
+
+def test_streamed_html_injected_even_when_body_end_is_split() -> None:
+    chunks = [b"<!doctype html><html><he", b"ad></head><body>one", b"</bo", b"dy></html>"]
+    response = client(streaming_app(chunks)).get("/")
+    assert "content-length" not in response.headers
+    text = response.text
+    assert text.startswith("<!doctype html><html><head></head><body>one")
+    assert text.index("consent-root") < text.index("</body></html>")
+
+
+def test_streamed_non_html_passes_chunk_by_chunk() -> None:
+    chunks = [b"a" * 10, b"</body>", b"c"]
+    seen: list[bytes] = []
+    app = client(streaming_app(chunks, media_type="text/plain")).app
+
+    async def run() -> None:
+        async def receive() -> dict[str, object]:
+            await anyio.sleep_forever()  # the client stays connected
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                seen.append(message["body"])  # type: ignore[arg-type]
+
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+        await app(scope, receive, send)  # type: ignore[arg-type]
+
+    anyio.run(run)
+    assert seen == chunks
+
+
+def test_page_without_body_tag_gets_banner_at_the_end() -> None:
+    text = client(html_app("<p>fragment</p>")).get("/").text
+    assert text.startswith("<p>fragment</p>")
+    assert text.rstrip().endswith("</script>")
+
+
+def test_injected_pages_vary_on_cookie_and_language() -> None:
+    assert client(html_app()).get("/").headers["vary"] == "Cookie, Accept-Language"
+    page = html_app(headers={"vary": "Accept-Encoding, accept-language"})
+    assert client(page).get("/").headers["vary"] == "Accept-Encoding, accept-language, Cookie"
+
+
+def test_pathsend_body_is_left_alone() -> None:
+    """A server that sends the file itself gets the headers exactly as the app wrote them."""
+    sent: list[dict[str, object]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/html"), (b"content-length", b"42")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.pathsend", "path": "/srv/page.html"})
+
+    async def run() -> None:
+        async def receive() -> dict[str, object]:
+            raise AssertionError("not read")
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+        await client(app).app(scope, receive, send)  # type: ignore[arg-type]
+
+    anyio.run(run)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert (b"content-length", b"42") in sent[0]["headers"]  # type: ignore[operator]
+
+
+def test_redirects_are_not_injected() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse("<body>moved</body>", status_code=302, headers={"location": "/"})(
+            scope, receive, send
+        )
+
+    response = client(app).get("/", follow_redirects=False)
+    assert response.text == "<body>moved</body>"
+
+
+def test_settings_button_can_be_left_out() -> None:
+    c = client(html_app(), policy_with("banner:\n  settings_button: false\n"))
+    c.post("/consent", json={"action": "accept_all"})
+    text = c.get("/").text
+    assert 'id="consent-root"' in text
+    assert "consent-settings" not in text
+
+
+def test_each_page_and_nonce_gets_its_own_markup() -> None:
+    # The banner is rendered once and reused: what differs per request must still differ.
+    c = client(html_app())
+    assert 'name="next" value="/a?x=%3Cb%3E"' in c.get("/a?x=%3Cb%3E").text
+    assert 'name="next" value="/b"' in c.get("/b").text
+    assert 'name="next" value="/a?x=%3Cb%3E"' in c.get("/a?x=%3Cb%3E").text
+    for nonce in ("n0nceOne", "n0nceTwo"):
+        csp = {"content-security-policy": f"script-src 'nonce-{nonce}'"}
+        text = client(html_app(headers=csp)).get("/").text
+        assert f'nonce="{nonce}"' in text
+        assert "zqx" not in text  # no stand-in left behind
+    c.post("/consent", json={"action": "accept_all"})
+    assert 'id="consent-banner"' not in c.get("/b").text
+    assert 'name="next" value="/b"' in c.get("/b").text
