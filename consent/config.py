@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from .banner_config import BUILTIN_LANGUAGES, BannerSettings
+from .csp_config import CspSettings, Host
 from .errors import ConfigError
 from .regions import validate_region
 from .state import Mode
@@ -118,6 +119,9 @@ class Category(_Model):
     description: str = ""
     required: StrictBool = False
     cookies: tuple[CookieDeclaration, ...] = ()
+    # Third-party hosts this category loads from; the consent-driven CSP (csp.py) lets
+    # the browser reach them only once the category is granted.
+    hosts: tuple[Host, ...] = ()
 
 
 class ConsentCookieSettings(_Model):
@@ -276,6 +280,7 @@ class PolicyConfig(_Model):
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     records: Annotated[RecordsSettings, BeforeValidator(_records)] = RecordsSettings()
+    csp: CspSettings = CspSettings()  # consent-driven Content-Security-Policy (csp.py)
     categories: dict[str, Category]
     banner: BannerSettings = BannerSettings()
 
@@ -459,6 +464,8 @@ def _model_at(loc: Location) -> type[BaseModel]:
         return OptOutSettings
     if loc[0] == "text_fixes":
         return TextFix
+    if loc[0] == "csp":
+        return CspSettings
     if loc[0] == "categories":
         return Category if len(loc) == 3 else CookieDeclaration
     return PolicyConfig

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Message, Receive, Scope, Send
 
@@ -34,6 +34,9 @@ from .records import build_recorder
 from .regimes import Regimes, Views
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
+
+if TYPE_CHECKING:
+    from .csp import ContentSecurityPolicy
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
 # Bits above any category bit: cookies the file does not declare, and our own cookie.
@@ -150,6 +153,12 @@ class ConsentMiddleware:
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
         self.banner = Banner(policy)
         self._inject = self.banner.injects
+        # Consent-driven Content-Security-Policy (csp.py); None when the file leaves it off.
+        self.csp: ContentSecurityPolicy | None = None
+        if config.csp.enabled:
+            from .csp import ContentSecurityPolicy
+
+            self.csp = ContentSecurityPolicy(policy)
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -411,6 +420,12 @@ class ConsentMiddleware:
                 pairs = parse_cookie_header(header) if cookie_values else []
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
+        csp = self.csp if scope_type == "http" else None
+        nonce = None
+        if csp is not None:
+            nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
+            if nonce is not None:
+                scope_state["csp_nonce"] = nonce
 
         # Strip what the app could not have set, and remember what to expire. Usually
         # every cookie is allowed: then the request's headers are left as they are.
@@ -442,6 +457,8 @@ class ConsentMiddleware:
                 headers = message.get("headers")
                 if headers is not None or expiries:
                     message["headers"] = headers = filter_headers(headers or (), allowed, expiries)
+                if csp is not None:
+                    message["headers"] = headers = csp.apply(headers or (), allowed, nonce)
                 if inject and is_injectable(message.get("status", 200), headers or ()):
                     target = self.banner.injector(scope, state, send)
             await target(message)
