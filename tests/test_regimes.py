@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
@@ -344,3 +344,27 @@ def test_an_outdated_choice_is_undecided_under_the_regime_and_keeps_its_id() -> 
     headers = {"cf-ipcountry": "US-CA", "sec-gpc": "1", **with_consent(token)}
     data = bumped.get("/consent", headers=headers).json()
     assert (data["decided"], data["gpc"], sorted(data["granted"])) == (False, True, NOT_ADS)
+
+
+def test_the_regime_decides_the_content_security_policy_too() -> None:
+    policy = small_policy(
+        REGIONAL + "csp: {enabled: true, directives: [script-src]}\n",
+        categories=(
+            "  necessary: {title: Necessary, required: true}\n"
+            "  analytics: {title: Analytics, hosts: [stats.example]}\n"
+            "  advertisement: {title: Advertisement, hosts: [ads.example]}\n"
+        ),
+    )
+
+    async def page(scope: Scope, receive: Receive, send: Send) -> None:
+        await HTMLResponse("<!doctype html><title>shop</title>")(scope, receive, send)
+
+    test_client = TestClient(ConsentMiddleware(page, policy=policy, secret_keys=[KEY]))
+
+    def hosts(headers: dict[str, str]) -> list[str]:
+        header = test_client.get("/", headers=headers).headers["content-security-policy"]
+        return [source for source in header.split()[1:] if not source.startswith("'")]
+
+    assert hosts({"cf-ipcountry": "FR"}) == []
+    assert hosts({"cf-ipcountry": "US-CA"}) == ["stats.example", "ads.example"]
+    assert hosts({"cf-ipcountry": "US-CA", "sec-gpc": "1"}) == ["stats.example"]
