@@ -33,16 +33,39 @@ _WORDS = (
 )  # fmt: skip
 
 
-def _without_records(policy: Policy) -> Policy:
-    """The hot path never touches the records store; the visitors' set-up POSTs are
-    driven without an event loop, which recording needs. Records have their own
-    benchmark (bench.records)."""
-    config = policy.config.model_copy(update={"records": RecordsSettings(enabled=False)})
-    return Policy(config, source=policy.source)
+def enforcement_only(policy: Policy) -> Policy:
+    """``policy`` as the ratios measure it: cookie enforcement, nothing else.
+
+    The goals compare enforcement with SessionMiddleware, which never touches a body;
+    the banner rewrites HTML bodies, so it is measured on its own row
+    (:func:`with_banner`). Recording only happens on the consent endpoints (the
+    visitors' set-up POSTs, driven without the event loop recording needs) and has
+    its own benchmark, bench.records.
+    """
+    config = policy.config
+    update = {
+        "records": RecordsSettings(enabled=False),
+        "banner": config.banner.model_copy(update={"inject": False}),
+    }
+    return Policy(config.model_copy(update=update), source=policy.source)
+
+
+def with_banner(policy: Policy) -> Policy:
+    """The same policy with the banner injected into every HTML page (the default)."""
+    config = policy.config
+    update = {"banner": config.banner.model_copy(update={"inject": True})}
+    return Policy(config.model_copy(update=update), source=policy.source)
+
+
+def with_csp(policy: Policy) -> Policy:
+    """The same policy with the consent-driven Content-Security-Policy on."""
+    config = policy.config
+    update = {"csp": config.csp.model_copy(update={"enabled": True})}
+    return Policy(config.model_copy(update=update), source=policy.source)
 
 
 def example_policy() -> Policy:
-    return _without_records(load_policy(EXAMPLE))
+    return enforcement_only(load_policy(EXAMPLE))
 
 
 def regional_policy() -> Policy:
@@ -51,7 +74,7 @@ def regional_policy() -> Policy:
     the visitors' consent tokens stay valid."""
     regimes = "geo_header: CF-IPCountry\nregions:\n  US: notice\n  US-CA: opt-out\n  BR: opt-out\n"
     text = regimes + EXAMPLE.read_text(encoding="utf-8")
-    return _without_records(policy_from_string(text, source="<example with regimes>"))
+    return enforcement_only(policy_from_string(text, source="<example with regimes>"))
 
 
 def large_policy(size: int = LARGE_SIZE, *, seed: int = 5000) -> Policy:
@@ -84,7 +107,7 @@ def large_policy(size: int = LARGE_SIZE, *, seed: int = 5000) -> Policy:
         )
         added += 1
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    return _without_records(policy_from_string(text, source=f"<generated {size} cookies>"))
+    return enforcement_only(policy_from_string(text, source=f"<generated {size} cookies>"))
 
 
 def check_same_decisions(small: Policy, large: Policy, names: list[str]) -> None:

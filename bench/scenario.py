@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from consent import ConsentMiddleware, Policy
 
 from .asgi import Recorder, call
+from .policies import with_banner, with_csp
 
 KEY = "bench-secret-key-0123456789abcdef"
 RESPONSE_KEY = "bench.response_headers"  # where a request's prepared answer waits for the app
@@ -231,6 +232,11 @@ def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
                 no_credential, informational=True),
         Variant("first", "ConsentMiddleware, first request of a visitor",
                 consent_stack(example), consent_credential, fresh=True, informational=True),
+        Variant("csp", "ConsentMiddleware + Content-Security-Policy",
+                consent_stack(with_csp(example)),
+                consent_credential, informational=True),
+        Variant("banner", "ConsentMiddleware + banner injected into the page",
+                consent_stack(with_banner(example)), consent_credential, informational=True),
     ]  # fmt: skip
 
 
