@@ -7,6 +7,8 @@ from starlette.testclient import TestClient
 
 from consent import ConfigError, ConsentMiddleware, Policy
 
+from .banner_support import client as banner_client
+from .banner_support import html_app, policy_with
 from .conftest import KEY, cookie_app, set_cookie_names, small_policy
 
 GPC = {"sec-gpc": "1"}
@@ -103,3 +105,21 @@ def test_well_known_gpc_json_is_the_apps_when_gpc_is_off() -> None:
     response = client(small_policy("gpc: false\n")).get("/.well-known/gpc.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")  # cookie_app answered
+
+
+# -- in the banner -------------------------------------------------------------------
+
+GPC_NOTICE = "Your browser’s privacy signal was applied."
+
+
+def test_the_banner_says_the_signal_was_applied() -> None:
+    page = banner_client(html_app())
+    assert GPC_NOTICE in page.get("/", headers=GPC).text
+    assert GPC_NOTICE not in page.get("/").text
+    french = page.get("/", headers={**GPC, "accept-language": "fr"}).text
+    assert "Le signal de confidentialité de votre navigateur a été appliqué." in french
+
+
+def test_the_banner_notice_can_be_reworded() -> None:
+    policy = policy_with("banner:\n  texts:\n    en:\n      gpc_applied: GPC honoured.\n")
+    assert "GPC honoured." in banner_client(html_app(), policy).get("/", headers=GPC).text

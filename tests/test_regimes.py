@@ -13,6 +13,8 @@ from starlette.types import Receive, Scope, Send
 
 from consent import ConfigError, ConsentMiddleware, Policy, get_consent
 
+from .banner_support import client as banner_client
+from .banner_support import html_app, policy_with
 from .conftest import (
     EPOCH,
     KEY,
@@ -368,3 +370,12 @@ def test_the_regime_decides_the_content_security_policy_too() -> None:
     assert hosts({"cf-ipcountry": "FR"}) == []
     assert hosts({"cf-ipcountry": "US-CA"}) == ["stats.example", "ads.example"]
     assert hosts({"cf-ipcountry": "US-CA", "sec-gpc": "1"}) == ["stats.example"]
+
+
+def test_the_banner_offers_do_not_sell_or_share_in_opt_out_regions() -> None:
+    policy = policy_with("geo_header: CF-IPCountry\nregions:\n  US-CA: opt-out\n  US: notice\n")
+    page = banner_client(html_app(), policy)
+    button = 'value="opt_out">Do not sell or share my personal information</button>'
+    assert button in page.get("/", headers={"cf-ipcountry": "US-CA"}).text
+    assert button not in page.get("/", headers={"cf-ipcountry": "US"}).text
+    assert button not in page.get("/", headers={"cf-ipcountry": "FR"}).text
