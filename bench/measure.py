@@ -21,7 +21,13 @@ from statistics import median
 from starlette.types import ASGIApp, Scope
 
 from .asgi import Suspended, discard, receive
-from .policies import LARGE_SIZE, check_same_decisions, example_policy, large_policy
+from .policies import (
+    LARGE_SIZE,
+    check_same_decisions,
+    example_policy,
+    large_policy,
+    regional_policy,
+)
 from .scenario import ALL_NAMES, Variant, check, make_visitors, requests, variants
 
 
@@ -103,8 +109,8 @@ def measure(
     example, large = example_policy(), large_policy(large_size)
     check_same_decisions(example, large, ALL_NAMES)
     say(f"signing in {visitors} visitors")
-    people = make_visitors(visitors, example)
-    stacks = variants(example, large)
+    people = make_visitors(visitors, example, large)
+    stacks = variants(example, large, regional_policy())
     for variant in stacks:
         check(variant, people, example)
     built = {variant.key: variant.build() for variant in stacks}

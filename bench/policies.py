@@ -68,6 +68,15 @@ def example_policy() -> Policy:
     return enforcement_only(load_policy(EXAMPLE))
 
 
+def regional_policy() -> Policy:
+    """The example policy with regimes on (issue 5): the geo header is read on every
+    request and decides the mode; categories, cookies and texts are the example's, so
+    the visitors' consent tokens stay valid."""
+    regimes = "geo_header: CF-IPCountry\nregions:\n  US: notice\n  US-CA: opt-out\n  BR: opt-out\n"
+    text = regimes + EXAMPLE.read_text(encoding="utf-8")
+    return enforcement_only(policy_from_string(text, source="<example with regimes>"))
+
+
 def large_policy(size: int = LARGE_SIZE, *, seed: int = 5000) -> Policy:
     """The example policy plus generated declarations, ``size`` in all, a third globs."""
     data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))

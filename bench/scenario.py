@@ -45,6 +45,8 @@ RESPONSE_COOKIES = (
     "sid", "csrftoken", "lang", "_ga", "_ga_ABC123",
     "_pk_id.1.a1b2", "_hjSession_123", "_fbp", "IDE", "ab_test",
 )  # fmt: skip
+# The country each visitor's requests carry (CF-IPCountry); only the regimes stack reads it.
+COUNTRIES = (b"FR", b"DE", b"US", b"US-CA", b"BR")
 ALL_NAMES = sorted({n for names in JAR.values() for n in names} | set(RESPONSE_COOKIES))
 
 
@@ -60,6 +62,9 @@ class Visitor:
     jar: tuple[str, ...]
     consent: bytes  # "consent=<token>" as the browser sends it back
     session: bytes  # "session=<signed data>"
+    # The same choice made on the large site: the token's taxonomy covers the declared
+    # cookies (issue 5), so a token of the example policy reads as undecided there.
+    consent_large: bytes = b""
 
 
 def _cookie_pair(set_cookie: bytes) -> bytes:
@@ -104,15 +109,17 @@ def _session_cookie(index: int) -> bytes:
     raise RuntimeError("SessionMiddleware wrote no session cookie")
 
 
-def make_visitors(count: int, policy: Policy) -> list[Visitor]:
+def make_visitors(count: int, policy: Policy, large: Policy | None = None) -> list[Visitor]:
     endpoint = ConsentMiddleware(app, policy=policy, secret_keys=[KEY])
+    large_endpoint = ConsentMiddleware(app, policy=large or policy, secret_keys=[KEY])
     visitors = []
     for index in range(count):
         choice = CHOICES[index % len(CHOICES)]
         # Each POST without a consent cookie starts a new consent id: one token per visitor.
         token = _post_choice(endpoint, choice)
+        token_large = _post_choice(large_endpoint, choice)
         jar = tuple(name for category in _granted(choice, policy) for name in JAR[category])
-        visitors.append(Visitor(index, jar, token, _session_cookie(index)))
+        visitors.append(Visitor(index, jar, token, _session_cookie(index), token_large))
     return visitors
 
 
@@ -148,6 +155,10 @@ def consent_credential(visitor: Visitor) -> bytes | None:
     return visitor.consent
 
 
+def large_credential(visitor: Visitor) -> bytes | None:
+    return visitor.consent_large
+
+
 def session_credential(visitor: Visitor) -> bytes | None:
     return visitor.session
 
@@ -170,6 +181,7 @@ def requests(visitors: Sequence[Visitor], counter: int, credential: Credential) 
             (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) bench"),
             (b"accept", b"text/html,application/xhtml+xml"),
             (b"cookie", b"; ".join(pairs)),
+            (b"cf-ipcountry", COUNTRIES[visitor.index % len(COUNTRIES)]),
         ]
         response = [
             (b"content-type", b"text/html; charset=utf-8"),
@@ -206,14 +218,16 @@ def session_stack() -> ASGIApp:
     return SessionMiddleware(app, secret_key=KEY)
 
 
-def variants(example: Policy, large: Policy) -> list[Variant]:
+def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
     return [
         Variant("bare", "app alone", lambda: app, consent_credential),
         Variant("consent", "ConsentMiddleware, example policy", consent_stack(example),
                 consent_credential),
         Variant("session", "SessionMiddleware (Starlette)", session_stack, session_credential),
         Variant("large", f"ConsentMiddleware, {len(large.declarations):,} declared cookies",
-                consent_stack(large), consent_credential),
+                consent_stack(large), large_credential),
+        Variant("regimes", "ConsentMiddleware, regimes by CF-IPCountry",
+                consent_stack(regional), consent_credential, informational=True),
         Variant("undecided", "ConsentMiddleware, undecided visitor", consent_stack(example),
                 no_credential, informational=True),
         Variant("first", "ConsentMiddleware, first request of a visitor",

@@ -104,8 +104,9 @@ class Banner:
         self._banner = env.get_template("banner.html")
         self._page = env.get_template("page.html")
         self._link = env.get_template("settings_link.html")
-        self._rendered: dict[tuple[str, bool, frozenset[str], bool, bool], str] = {}
-        self._filled: dict[tuple[tuple[str, bool, frozenset[str], bool, bool], Any], str] = {}
+        # (language, decided, granted, gpc, mode, nonce or not) → markup
+        self._rendered: dict[tuple[str, bool, frozenset[str], bool, str, bool], str] = {}
+        self._filled: dict[tuple[tuple[str, bool, frozenset[str], bool, str, bool], Any], str] = {}
         self._negotiated: dict[str | None, str] = {}
         self._defaults: dict[tuple[bool, frozenset[str], bool], str] = {}
         self.js_url = f"{self.endpoint}/static/{BANNER_JS.filename}"
@@ -177,6 +178,9 @@ class Banner:
             "js_url": self.js_url,
             "consent_mode": self._mapping_json,
             "settings_button": self.settings.settings_button,
+            # Regimes and GPC (docs/regimes.md, docs/gpc.md).
+            "gpc": state.gpc,
+            "opt_out": self.policy.config.opt_out.text if state.mode == "opt-out" else None,
         }
 
     # -- what goes into a page ------------------------------------------------
@@ -190,7 +194,14 @@ class Banner:
         request only fills those in (a few µs).
         """
         texts = self.texts_for(scope)
-        key = (texts.language, state.decided, state.granted, state.gpc, nonce is not None)
+        key = (
+            texts.language,
+            state.decided,
+            state.granted,
+            state.gpc,
+            state.mode,
+            nonce is not None,
+        )
         markup = self._rendered.get(key)
         if markup is None:
             context = self._context(

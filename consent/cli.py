@@ -51,7 +51,8 @@ def describe(policy: Policy) -> str:
         f"undeclared cookies: {config.undeclared}, "
         f"{len(config.categories)} categories, {cookie_count} cookies"
     )
-    return header + "\n\n" + _table(rows)
+    # Re-consent (docs/reconsent.md): the hash a typo fix names in text_fixes.
+    return header + "\n\n" + _table(rows) + f"\n\ntexts hash: {policy.texts_hash}"
 
 
 def _check(args: argparse.Namespace) -> int:

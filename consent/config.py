@@ -26,6 +26,8 @@ from pydantic import (
 from .banner_config import BUILTIN_LANGUAGES, BannerSettings
 from .csp_config import CspSettings, Host
 from .errors import ConfigError
+from .regions import validate_region
+from .state import Mode
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 
 STANDARD_CATEGORIES = ("necessary", "functional", "analytics", "performance", "advertisement")
@@ -44,6 +46,8 @@ _ENDPOINT = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 # YAML would turn "true" into 1 and "30" into 30 without a word: numbers and
 # switches must be written as numbers and booleans.
 StrictCount = Annotated[int, Field(strict=True)]
+# The hard cap on how long a choice lasts: 13 months, the CNIL's longest lifetime.
+MAX_DAYS = 395
 
 
 def _cookie_name(value: str) -> str:
@@ -124,7 +128,10 @@ class ConsentCookieSettings(_Model):
     """The consent cookie itself: always allowed, written only after a choice."""
 
     name: CookieName = "consent"
-    max_age_days: StrictCount = Field(default=180, ge=1, le=395)
+    max_age_days: StrictCount = Field(default=180, ge=1, le=MAX_DAYS)
+    # Re-consent (docs/reconsent.md): each defaults to max_age_days.
+    accept_days: StrictCount | None = Field(default=None, ge=1, le=MAX_DAYS)
+    refuse_days: StrictCount | None = Field(default=None, ge=1, le=MAX_DAYS)
     secure: StrictBool | Literal["auto"] = "auto"
     domain: CookieDomain = None
 
@@ -208,13 +215,68 @@ def _records(value: Any) -> Any:
     return value
 
 
+# -- regimes, GPC and re-consent (docs/regimes.md, docs/gpc.md, docs/reconsent.md) --
+
+_TEXTS_HASH = re.compile(r"[a-z]{8}")
+_DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+
+
+def _header_name(value: str) -> str:
+    if not _TOKEN.fullmatch(value) or "*" in value or len(value) > 64:
+        raise ValueError("a header name such as 'CF-IPCountry' (letters, digits and '-')")
+    return value.lower()  # ASGI servers give header names in lower case
+
+
+def _texts_hash(value: str) -> str:
+    if not _TEXTS_HASH.fullmatch(value):
+        raise ValueError(
+            "a texts hash is 8 lower-case letters, as `consent check` prints it (e.g. 'kqzrbmwe')"
+        )
+    return value
+
+
+def _date(value: str) -> str:
+    if not _DATE.fullmatch(value):
+        raise ValueError('a date is written as "YYYY-MM-DD", in quotes')
+    return value
+
+
+HeaderName = Annotated[str, AfterValidator(_header_name)]
+RegionCode = Annotated[str, AfterValidator(validate_region)]
+TextsHash = Annotated[str, AfterValidator(_texts_hash)]
+
+
+class OptOutSettings(_Model):
+    """What "Do not sell or share" refuses in opt-out regions, and its wording."""
+
+    text: str = Field(
+        default="Do not sell or share my personal information", min_length=1, max_length=200
+    )
+    categories: tuple[str, ...] | None = None
+
+
+class TextFix(_Model):
+    """Texts with hash ``old`` count as the texts with hash ``new``: no new consent."""
+
+    old: TextsHash
+    new: TextsHash
+
+
 class PolicyConfig(_Model):
     """The whole policy file. Field order follows the documented file."""
 
     revision: StrictCount = Field(default=1, ge=0, le=10**9)
+    text_fixes: tuple[TextFix, ...] = ()
     endpoint: Annotated[str, AfterValidator(_endpoint)] = "/consent"
     undeclared: Literal["block", "allow"] = "block"
+    mode: Mode = "opt-in"
+    geo_header: HeaderName | None = None
+    geo_subdivision_header: HeaderName | None = None
+    regions: dict[RegionCode, Mode] = Field(default_factory=dict)
+    opt_out: OptOutSettings = OptOutSettings()
     gpc: StrictBool = True
+    gpc_refuses: tuple[str, ...] | None = None
+    gpc_last_update: Annotated[str, AfterValidator(_date)] | None = None
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     records: Annotated[RecordsSettings, BeforeValidator(_records)] = RecordsSettings()
@@ -292,6 +354,49 @@ class PolicyConfig(_Model):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _signals(self) -> PolicyConfig:
+        lists: tuple[tuple[Location, tuple[str, ...] | None], ...] = (
+            (("opt_out", "categories"), self.opt_out.categories),
+            (("gpc_refuses",), self.gpc_refuses),
+        )
+        for where, names in lists:
+            for index, name in enumerate(names or ()):
+                category = self.categories.get(name)
+                if category is None or category.required:
+                    why = "is required: it cannot be refused" if category else "is not declared"
+                    raise _LocatedValueError(
+                        (*where, index),
+                        f"category {name!r} {why}; list optional categories of this file",
+                    )
+        if self.geo_header is None and (self.regions or self.geo_subdivision_header):
+            key = "regions" if self.regions else "geo_subdivision_header"
+            raise _LocatedValueError(
+                (key,),
+                "set 'geo_header' to the header your CDN or proxy sets (e.g. CF-IPCountry): "
+                "without a trusted header every visitor gets 'mode'",
+            )
+        uses_opt_out = self.mode == "opt-out" or "opt-out" in self.regions.values()
+        if uses_opt_out and not self.opt_out_categories:
+            raise _LocatedValueError(
+                ("opt_out",),
+                "opt-out mode needs the categories that 'Do not sell or share' refuses: "
+                "declare an 'advertisement' category or set 'opt_out.categories'",
+            )
+        return self
+
+    @property
+    def opt_out_categories(self) -> tuple[str, ...]:
+        """What "Do not sell or share" refuses: as listed, else ``advertisement`` if declared."""
+        if self.opt_out.categories is not None:
+            return self.opt_out.categories
+        return ("advertisement",) if "advertisement" in self.categories else ()
+
+    @property
+    def gpc_categories(self) -> tuple[str, ...]:
+        """What ``Sec-GPC: 1`` refuses outside opt-in: as listed, else as opt-out does."""
+        return self.opt_out_categories if self.gpc_refuses is None else self.gpc_refuses
+
 
 class _LocatedValueError(ValueError):
     """A validator error that knows which key it is about.
@@ -355,6 +460,10 @@ def _model_at(loc: Location) -> type[BaseModel]:
     """The model that holds the key at ``loc`` (the file's shape is fixed and shallow)."""
     if loc[0] == "cookie":
         return ConsentCookieSettings
+    if loc[0] == "opt_out":
+        return OptOutSettings
+    if loc[0] == "text_fixes":
+        return TextFix
     if loc[0] == "csp":
         return CspSettings
     if loc[0] == "categories":

@@ -26,12 +26,15 @@ if TYPE_CHECKING:
 
 MAX_NEXT_LENGTH = 2048
 MAX_FORM_FIELDS = 100
-Action = Literal["accept_all", "reject_all", "save"]
+# "opt_out" is "Do not sell or share" (docs/regimes.md): the current grants minus the
+# opt_out categories.
+Action = Literal["accept_all", "reject_all", "save", "opt_out"]
 Source = Literal["json", "form", "delete", "banner"]
 _ACTIONS: dict[str, Action] = {
     "accept_all": "accept_all",
     "reject_all": "reject_all",
     "save": "save",
+    "opt_out": "opt_out",
 }
 
 
@@ -106,6 +109,15 @@ class Endpoints:
             {"name": name, "title": category.title, "required": category.required}
             for name, category in self.policy.categories.items()
         ]
+        self._opt_out = {
+            "text": self.policy.config.opt_out.text,
+            "action": "opt_out",
+            "categories": [
+                name
+                for name in self.policy.category_names
+                if name in self.policy.opt_out_categories
+            ],
+        }
 
     def state_json(self, state: ConsentState) -> dict[str, Any]:
         return {
@@ -114,6 +126,9 @@ class Endpoints:
             "revision": state.revision,
             "consent_id": state.consent_id,
             "gpc": state.gpc,
+            "mode": state.mode,
+            "region": state.region,
+            "opt_out": self._opt_out,
             "categories": self._categories,
         }
 
@@ -194,11 +209,19 @@ class Endpoints:
             mask = policy.all_mask
         elif choice.action == "reject_all":
             mask = 0
+        elif choice.action == "opt_out":
+            mask = policy.mask_of(state.granted) & ~policy.opt_out_mask
         else:
             mask = policy.mask_of(choice.granted)
         # Keep the visitor's pseudonymous id across changes so their history links up.
         consent_id = state.consent_id or new_consent_id()
-        return policy.decided(mask, consent_id=consent_id, issued_at=self.middleware.signer.now())
+        return policy.decided(
+            mask,
+            consent_id=consent_id,
+            issued_at=self.middleware.signer.now(),
+            mode=state.mode,  # the regime and region of this request (regimes.py)
+            region=state.region,
+        )
 
     # -- request checks -------------------------------------------------------
 
@@ -297,7 +320,7 @@ class Endpoints:
         known = _ACTIONS.get(action if action is not None else "save")
         if known is None:
             raise RequestError(
-                422, f"unknown action {action!r}; use accept_all, reject_all or save"
+                422, f"unknown action {action!r}; use accept_all, reject_all, save or opt_out"
             )
         # One form often holds the boxes and all three buttons (it must work with JS
         # off): the button pressed decides, whatever boxes were ticked.
@@ -309,7 +332,7 @@ class Endpoints:
     ) -> Choice:
         if action is None and granted is None:
             raise RequestError(422, "send either 'action' or 'granted'")
-        if action in ("accept_all", "reject_all") and granted is not None:
+        if action in ("accept_all", "reject_all", "opt_out") and granted is not None:
             raise RequestError(422, f"'granted' cannot be combined with action {action!r}")
         unknown = self.policy.unknown_categories(granted or ())
         if unknown:

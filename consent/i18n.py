@@ -47,6 +47,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "close": "Close",
         "settings": "Cookie settings",
         "privacy_policy": "Privacy policy",
+        "gpc_applied": "Your browser’s privacy signal was applied.",
     },
     "fr": {
         "title": "Nous respectons votre vie privée",
@@ -77,6 +78,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "close": "Fermer",
         "settings": "Paramètres des cookies",
         "privacy_policy": "Politique de confidentialité",
+        "gpc_applied": "Le signal de confidentialité de votre navigateur a été appliqué.",
     },
     "de": {
         "title": "Wir respektieren Ihre Privatsphäre",
@@ -107,6 +109,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "close": "Schließen",
         "settings": "Cookie-Einstellungen",
         "privacy_policy": "Datenschutzerklärung",
+        "gpc_applied": "Das Datenschutzsignal Ihres Browsers wurde angewendet.",
     },
 }
 

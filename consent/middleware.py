@@ -27,9 +27,12 @@ from .cookies import (
     set_cookie_name,
 )
 from .errors import ConfigError
+from .gpc import WELL_KNOWN_PATH, WellKnownGpc
 from .injection import BANNER_KEY, is_injectable
+from .lifetimes import Lifetimes
 from .policy import Policy
 from .records import build_recorder
+from .regimes import Regimes, Views
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
 
@@ -71,12 +74,13 @@ class _Verdict:
 class _Decision:
     """A verified consent cookie value, cached until its ``max_age`` runs out."""
 
-    __slots__ = ("allowed", "expires_at", "state")
+    __slots__ = ("allowed", "expires_at", "state", "views")
 
     def __init__(self, state: ConsentState | None, allowed: int, expires_at: float) -> None:
         self.state = state
         self.allowed = allowed
         self.expires_at = expires_at
+        self.views: Views = {}  # the state per region (regimes.py)
 
 
 def secret_keys_from_env() -> list[str] | None:
@@ -116,7 +120,10 @@ class ConsentMiddleware:
                     "`consent keygen` prints a new key",
                     key="secret_keys",
                 )
-        self.max_age = config.cookie.max_age_days * 86400
+        # Re-consent (lifetimes.py): acceptance and refusal each last their own time from
+        # the signed issue time; the signer already refuses anything older than both.
+        self.lifetimes = Lifetimes.from_settings(config.cookie, policy.optional_mask)
+        self.max_age = self.lifetimes.longest
         self.signer = TokenSigner(normalize_keys(secret_keys), max_age_seconds=self.max_age)
         self.endpoint = config.endpoint
         self._endpoint_prefix = config.endpoint + "/"
@@ -127,11 +134,15 @@ class ConsentMiddleware:
         self._secure_name = ("__Secure-" if cookie.domain else "__Host-") + cookie.name
         self._secure_auto = cookie.secure == "auto"
         self._secure = bool(cookie.secure)
-        self._undecided = policy.undecided()
-        self._undecided_gpc = policy.undecided(gpc=True)
         self._undecided_allowed = policy.required_mask | OWN | self._allow_undeclared
         # The consent cookie's name as bytes, looked up per request: encode it once.
         self._own_names = {False: self._plain_name.encode(), True: self._secure_name.encode()}
+        # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
+        # built once; a request costs one dict look-up. b"" names no header: not trusted.
+        self.regimes = Regimes(policy, always=OWN | self._allow_undeclared)
+        self._geo_header = self.regimes.header or b""
+        self._geo_subdivision_header = self.regimes.subdivision_header or b""
+        self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
         self._verdicts: dict[bytes, _Verdict] = {}
         # Hot-path shortcuts to a verdict's bit, keyed by the raw text before the first
         # "=" (of a request cookie piece, of a Set-Cookie value): the name is a function
@@ -238,15 +249,22 @@ class ConsentMiddleware:
         token = self.signer.verify(raw)
         if token is None:
             decision = _Decision(None, 0, now + 3600)
-        elif token.revision != policy.config.revision or token.taxonomy != policy.taxonomy:
+        elif now >= token.issued_at + self.lifetimes.of(token.mask & policy.all_mask):
+            # Past the lifetime of its kind (acceptance or refusal): as if expired.
+            decision = _Decision(None, 0, now + 3600)
+        elif (
+            token.revision != policy.config.revision
+            or token.taxonomy not in policy.accepted_taxonomies
+        ):
             # A valid but outdated choice: ask again, keep the pseudonymous id.
             stale = policy.undecided(consent_id=token.consent_id)
-            decision = _Decision(stale, 0, token.issued_at + self.max_age)
+            lifetime = self.lifetimes.of(token.mask & policy.all_mask)
+            decision = _Decision(stale, 0, token.issued_at + lifetime)
         else:
             mask = token.mask & policy.all_mask
             state = policy.decided(mask, consent_id=token.consent_id, issued_at=token.issued_at)
             allowed = mask | policy.required_mask | OWN | self._allow_undeclared
-            decision = _Decision(state, allowed, token.issued_at + self.max_age)
+            decision = _Decision(state, allowed, token.issued_at + self.lifetimes.of(mask))
         if len(self._decisions) >= _CACHE_SIZE:
             self._decisions.pop(next(iter(self._decisions)))
         self._decisions[raw] = decision
@@ -254,23 +272,26 @@ class ConsentMiddleware:
 
     def allowed_mask(self, state: ConsentState) -> int:
         """What may pass for a state the endpoints just decided."""
+        # From ``granted`` in every state: an undecided opt-out visitor is granted more.
         return self.policy.mask_of(state.granted) | OWN | self._allow_undeclared
 
     def consent_cookie(self, state: ConsentState, *, secure: bool) -> bytes:
         """The signed consent cookie for a decided ``state`` (HttpOnly, SameSite=Lax, Path=/)."""
         assert state.consent_id is not None
+        mask = self.policy.mask_of(state.granted)
         token = self.signer.sign(
             revision=self.policy.config.revision,
-            mask=self.policy.mask_of(state.granted),
+            mask=mask,
             taxonomy=self.policy.taxonomy,
             consent_id=state.consent_id,
         )
         cookie = self.policy.config.cookie
+        lifetime = self.lifetimes.of(mask)  # acceptance or refusal
         return build_set_cookie(
             self._secure_name if secure else self._plain_name,
             token,
-            max_age=self.max_age,
-            expires=formatdate(self.signer.now() + self.max_age, usegmt=True),
+            max_age=lifetime,
+            expires=formatdate(self.signer.now() + lifetime, usegmt=True),
             path="/",
             domain=cookie.domain,
             secure=secure,
@@ -338,11 +359,20 @@ class ConsentMiddleware:
 
         cookie_values: list[bytes] = []
         gpc = False
+        geo: bytes | None = None
+        geo_subdivision: bytes | None = None
+        geo_header, geo_subdivision_header = self._geo_header, self._geo_subdivision_header
         for key, value in scope["headers"]:
             if key == _COOKIE:
                 cookie_values.append(value)
             elif key == b"sec-gpc":
-                gpc = value.strip() == b"1"
+                gpc = value.strip() == b"1" and self._gpc
+            elif key == geo_header:
+                geo = value
+            elif key == geo_subdivision_header:
+                geo_subdivision = value
+        regimes = self.regimes
+        regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
         # Over https the consent cookie carries the __Host-/__Secure- prefix.
         secure = scope.get("scheme") in _SECURE_SCHEMES if self._secure_auto else self._secure
         header = b""
@@ -362,13 +392,19 @@ class ConsentMiddleware:
             if decision is None or now >= decision.expires_at:
                 decision = self._decision(raw, now)
             state = decision.state
-            if state is not None and state.decided:
-                allowed = decision.allowed
-        if state is None or not state.decided:
-            if state is None:
-                state = self._undecided_gpc if gpc and self._gpc else self._undecided
-            elif gpc and self._gpc:
-                state = self.policy.undecided(gpc=True, consent_id=state.consent_id)
+            if state is not None:
+                if state.decided:
+                    allowed = decision.allowed
+                    if regime is not regimes.default:
+                        state = regime.view(state, decision.views)
+                else:
+                    # A valid but outdated choice: undecided here, with the same id.
+                    state = regime.stale(state, gpc, decision.views)
+        if state is None:
+            state = regime.undecided_gpc if gpc else regime.undecided
+        if not state.decided:
+            # Undecided: the regime decides what passes (opt-in: nothing optional).
+            allowed = regime.allowed_gpc if gpc else regime.allowed
 
         scope_state = scope.get("state")
         if scope_state is None:
@@ -378,6 +414,9 @@ class ConsentMiddleware:
 
         if scope_type == "http":
             path: str = scope["path"]
+            if path == WELL_KNOWN_PATH and self._well_known_gpc is not None:
+                await self._well_known_gpc(scope, receive, send)
+                return
             if path == self.endpoint or path.startswith(self._endpoint_prefix):
                 pairs = parse_cookie_header(header) if cookie_values else []
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)

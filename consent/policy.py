@@ -13,8 +13,8 @@ from pathlib import Path
 from .config import Category, CookieDeclaration, PolicyConfig, config_from_string, load_config
 from .errors import ConfigError
 from .registry import Registry
-from .signing import taxonomy_hash
-from .state import ConsentState
+from .state import ConsentState, Mode
+from .taxonomy import equivalent_texts, structure_hash, texts_hash
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -33,7 +33,19 @@ class Policy:
         )
         self.required_mask = self.mask_of(self.required)
         self.all_mask = (1 << len(self.category_names)) - 1
-        self.taxonomy = taxonomy_hash(self.category_names)
+        self.optional_mask = self.all_mask & ~self.required_mask
+        # What the token records the choice was about (consent/taxonomy.py): a change of
+        # categories, cookies or texts asks again, unless text_fixes marks it a typo fix.
+        structure = structure_hash(config)
+        self.texts_hash = texts_hash(config)
+        self.taxonomy = f"{structure}-{self.texts_hash}"
+        self.accepted_taxonomies: frozenset[str] = frozenset(
+            f"{structure}-{texts}" for texts in equivalent_texts(self.texts_hash, config.text_fixes)
+        )
+        # Regimes and GPC (docs/regimes.md, docs/gpc.md).
+        self.opt_out_categories: frozenset[str] = frozenset(config.opt_out_categories)
+        self.opt_out_mask = self.mask_of(self.opt_out_categories)
+        self.gpc_mask = self.mask_of(config.gpc_categories)
         self.declarations: tuple[tuple[str, CookieDeclaration], ...] = tuple(
             (category_name, cookie)
             for category_name, category in config.categories.items()
@@ -74,23 +86,48 @@ class Policy:
 
     # -- states -------------------------------------------------------------
 
-    def undecided(self, *, gpc: bool = False, consent_id: str | None = None) -> ConsentState:
-        """Prior consent: nothing but the required categories before a choice."""
+    def undecided(
+        self,
+        *,
+        gpc: bool = False,
+        consent_id: str | None = None,
+        mode: Mode | None = None,
+        region: str | None = None,
+    ) -> ConsentState:
+        """Before a choice: opt-in grants nothing optional (prior consent); opt-out and
+        notice grant every optional category but those ``Sec-GPC: 1`` refuses."""
+        mode = mode or self.config.mode
+        gpc = gpc and self.config.gpc
+        mask = 0
+        if mode != "opt-in":
+            mask = self.optional_mask & ~(self.gpc_mask if gpc else 0)
         return ConsentState(
             decided=False,
-            granted=self.required,
+            granted=self.names_of(mask | self.required_mask),
             revision=self.config.revision,
             consent_id=consent_id,
-            gpc=gpc and self.config.gpc,
+            gpc=gpc,
+            mode=mode,
+            region=region,
         )
 
-    def decided(self, mask: int, *, consent_id: str, issued_at: int) -> ConsentState:
+    def decided(
+        self,
+        mask: int,
+        *,
+        consent_id: str,
+        issued_at: int,
+        mode: Mode | None = None,
+        region: str | None = None,
+    ) -> ConsentState:
         return ConsentState(
             decided=True,
             granted=self.names_of(mask | self.required_mask),
             revision=self.config.revision,
             consent_id=consent_id,
             issued_at=issued_at,
+            mode=mode or self.config.mode,
+            region=region,
         )
 
     def is_safe_cookie_name(self, name: str) -> bool:

@@ -2,9 +2,11 @@
 
 The payload is ``v1.<revision>.<granted mask>.<taxonomy>.<consent id>``; the
 ``TimestampSigner`` appends the issue time and a SHA-256 HMAC. The granted set
-is a bit mask over the categories in file order, and ``taxonomy`` is a short hash
-of that order, so that reordering or renaming categories can never shift a grant
-onto another category: the token then simply reads as undecided.
+is a bit mask over the categories in file order, and ``taxonomy`` (built by
+consent/taxonomy.py) hashes that order with the cookies and texts, so that
+reordering or renaming categories can never shift a grant onto another category:
+the token then simply reads as undecided. ``taxonomy_hash`` below is the older
+names-only hash, kept for code that imported it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# Which law applies to the visitor (docs/regimes.md): prior consent, a refusable
+# default, or information only.
+Mode = Literal["opt-in", "opt-out", "notice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -11,7 +16,9 @@ class ConsentState:
 
     ``granted`` always holds the required categories. ``decided`` is false until the
     visitor chose (and again after expiry or a ``revision`` bump). ``gpc`` is true when
-    this request's ``Sec-GPC: 1`` was applied to an undecided visitor.
+    this request's ``Sec-GPC: 1`` was applied to an undecided visitor. ``mode`` is the
+    regime of this request and ``region`` the visitor's region from the trusted geo
+    header (``None`` when none is configured or it sent nothing usable).
     """
 
     decided: bool
@@ -20,6 +27,8 @@ class ConsentState:
     consent_id: str | None = None
     issued_at: int | None = None
     gpc: bool = False
+    mode: Mode = "opt-in"
+    region: str | None = None
 
     def allows(self, category: str) -> bool:
         return category in self.granted

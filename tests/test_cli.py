@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from consent import load_policy
 from consent.cli import main
 from consent.signing import normalize_keys
 
@@ -26,8 +27,9 @@ def test_check_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert lines[2].split() == ["category", "cookie", "provider", "duration", "path", "domain"]
     assert set(lines[3]) <= {"-", " "}
-    rows = lines[4:]
+    rows = lines[4:-2]  # the table, then a blank line and the texts hash (issue 5)
     assert len(rows) == 10
+    assert lines[-2:] == ["", f"texts hash: {load_policy(EXAMPLE).texts_hash}"]
     assert rows[0].split()[:4] == ["necessary", "(required)", "sid", "this"]
     assert rows[1].split()[0] == "csrftoken"  # the category is named once
     assert re.match(r"analytics +_ga +Google +2 years +/$", rows[3])

@@ -55,6 +55,13 @@ def test_get_for_an_undecided_visitor(client: TestClient) -> None:
         "revision": 1,
         "consent_id": None,
         "gpc": False,
+        "mode": "opt-in",
+        "region": None,
+        "opt_out": {
+            "text": "Do not sell or share my personal information",
+            "action": "opt_out",
+            "categories": ["advertisement"],
+        },
         "categories": CATEGORIES,
     }
     assert set_cookies(response) == []
