@@ -65,11 +65,13 @@ def _head_position(data: bytes) -> int:
     return 0
 
 
-def wrap_send(send: Send, render: Render) -> Send:
+def wrap_send(send: Send, render: Render, *, checked: bool = False) -> Send:
     """A ``send`` that injects ``render(headers)``'s payloads into HTML responses.
 
     ``render`` returns ``(head_payload, body_payload)`` or ``None`` to leave the
-    response alone; it is only called for injectable responses.
+    response alone; it is only called for injectable responses. ``checked=True``
+    says the caller already found the response injectable (``is_injectable``), so
+    its start message is not examined a second time.
     """
     head_payload = b""
     body_payload = b""
@@ -87,7 +89,7 @@ def wrap_send(send: Send, render: Render) -> Send:
         message_type = message["type"]
         if message_type == "http.response.start":
             headers = list(message.get("headers") or ())
-            if is_injectable(message["status"], headers):
+            if checked or is_injectable(message["status"], headers):
                 payloads = render(headers)
                 if payloads is not None and (payloads[0] or payloads[1]):
                     head_payload, body_payload = payloads
@@ -96,7 +98,7 @@ def wrap_send(send: Send, render: Render) -> Send:
                     added = len(head_payload) + len(body_payload)
                     original_start = message
                     changed_start = dict(message)
-                    changed_start["headers"] = _vary(_fix_length(headers, added))
+                    changed_start["headers"] = _adjust(headers, added)
                     return
             await send(message)
             return
@@ -148,28 +150,30 @@ def wrap_send(send: Send, render: Render) -> Send:
     return injecting_send
 
 
-def _fix_length(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes, bytes]]:
-    result: list[tuple[bytes, bytes]] = []
-    for key, value in headers:
-        if key.lower() == b"content-length" and value.strip().isdigit():
-            value = str(int(value) + added).encode()
-        result.append((key, value))
-    return result
+_VARY_ADDED = (b"Cookie", b"Accept-Language")
 
 
-def _vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The injected markup depends on the consent cookie and the visitor's language."""
+def _adjust(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes, bytes]]:
+    """Grow ``Content-Length`` by ``added`` and vary on the cookie and language, in place.
+
+    The injected markup depends on the consent cookie and the visitor's language. One
+    pass; names are compared only when their length matches (as in ``is_injectable``).
+    """
+    vary_seen = False
     for index, (key, value) in enumerate(headers):
-        if key.lower() == b"vary":
+        length = len(key)
+        if length == 14:
+            if key.lower() == b"content-length" and value.strip().isdigit():
+                headers[index] = (key, b"%d" % (int(value) + added))
+        elif length == 4 and not vary_seen and key.lower() == b"vary":
+            vary_seen = True
             present = {field.strip().lower() for field in value.split(b",")}
             if b"*" in present:
-                return headers
-            missing = [f for f in (b"Cookie", b"Accept-Language") if f.lower() not in present]
+                continue
+            missing = [f for f in _VARY_ADDED if f.lower() not in present]
             if missing:
-                joined = (
-                    b", ".join([value.strip(), *missing]) if value.strip() else b", ".join(missing)
-                )
-                headers[index] = (key, joined)
-            return headers
-    headers.append((b"vary", b"Cookie, Accept-Language"))
+                stripped = value.strip()
+                headers[index] = (key, b", ".join([stripped, *missing] if stripped else missing))
+    if not vary_seen:
+        headers.append((b"vary", b"Cookie, Accept-Language"))
     return headers

@@ -163,4 +163,4 @@ def test_each_page_and_nonce_gets_its_own_markup() -> None:
         assert "zqx" not in text  # no stand-in left behind
     c.post("/consent", json={"action": "accept_all"})
     assert 'id="consent-banner"' not in c.get("/b").text
-    assert 'name="next" value="/b"' in c.get("/b").text
+    assert 'href="/consent/preferences?next=%2Fb"' in c.get("/b").text
