@@ -24,6 +24,7 @@ _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 # A head that has not shown up in the first bytes is not coming.
 HEAD_WINDOW = 4096
 _BODY_END_HOLD = len(b"</body ") + 8
+_BODY_END_TAIL = 1024
 
 Render = Callable[[list[tuple[bytes, bytes]]], tuple[bytes, bytes] | None]
 
@@ -57,9 +58,25 @@ def is_injectable(status: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return html
 
 
+def _body_end(data: bytes, start: int) -> int:
+    """Where ``</body>`` starts in ``data[start:]``, or -1.
+
+    Looked for first in the last bytes, where it almost always is (the last one there,
+    so a ``"</body>"`` inside an earlier script is passed over): a case-insensitive
+    search through a whole page costs ~0.4 µs per KB.
+    """
+    tail = max(start, len(data) - _BODY_END_TAIL)
+    found = data[tail:].lower().rfind(b"</body")
+    if found >= 0 and _BODY_END.match(data, tail + found):
+        return tail + found
+    match = _BODY_END.search(data, start)
+    return -1 if match is None else match.start()
+
+
 def _head_position(data: bytes) -> int:
+    """Where the head payload goes, looking only at the first ``HEAD_WINDOW`` bytes."""
     for pattern in (_HEAD, _HTML, _DOCTYPE):
-        match = pattern.search(data)
+        match = pattern.search(data, 0, HEAD_WINDOW)
         if match is not None:
             return match.end()
     return 0
@@ -115,30 +132,32 @@ def wrap_send(send: Send, render: Render, *, checked: bool = False) -> Send:
         data = held + bytes(message.get("body", b""))
         more = bool(message.get("more_body", False))
         held = b""
-        out: list[bytes] = []
+        # Pieces of one memoryview, joined once: the page is copied once, whatever its size.
+        view = memoryview(data)
+        out: list[bytes | memoryview] = []
+        start = 0
         if head_pending:
             if more and len(data) < HEAD_WINDOW and _HEAD.search(data) is None:
                 held = data
                 return
-            position = _head_position(data[:HEAD_WINDOW])
-            out.append(data[:position] + head_payload)
-            data = data[position:]
+            start = _head_position(data)
+            out += (view[:start], head_payload)
             head_pending = False
         if body_payload:
-            match = _BODY_END.search(data)
-            if match is not None:
-                out.append(data[: match.start()] + body_payload + data[match.start() :])
+            end = _body_end(data, start)
+            if end >= 0:
+                out += (view[start:end], body_payload, view[end:])
                 body_payload = b""
             elif not more:
-                out.append(data + body_payload)
+                out += (view[start:], body_payload)
                 body_payload = b""
             else:
                 # Keep a tail back in case "</body>" is split across chunks.
-                cut = max(0, len(data) - _BODY_END_HOLD)
-                out.append(data[:cut])
+                cut = max(start, len(data) - _BODY_END_HOLD)
+                out.append(view[start:cut])
                 held = data[cut:]
         else:
-            out.append(data)
+            out.append(view[start:])
         body = b"".join(out)
         if not body and more:
             return
@@ -160,7 +179,9 @@ def _adjust(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes,
     pass; names are compared only when their length matches (as in ``is_injectable``).
     """
     vary_seen = False
-    for index, (key, value) in enumerate(headers):
+    index = -1
+    for key, value in headers:
+        index += 1
         length = len(key)
         if length == 14:
             if key.lower() == b"content-length" and value.strip().isdigit():

@@ -164,3 +164,14 @@ def test_each_page_and_nonce_gets_its_own_markup() -> None:
     c.post("/consent", json={"action": "accept_all"})
     assert 'id="consent-banner"' not in c.get("/b").text
     assert 'href="/consent/preferences?next=%2Fb"' in c.get("/b").text
+
+
+def test_banner_goes_before_the_closing_body_tag_of_the_page() -> None:
+    script = "<script>const end = '</body>';</script>"
+    page = f"<html><head>{script}</head><body>{'<p>x</p>' * 500}</BODY >\n</html>"
+    text = client(html_app(page)).get("/").text
+    assert text.index(script) < text.index("consent-root") < text.index("</BODY >")
+    # Far from the end (a long trailer after it), the first one is still found.
+    trailer = "<!-- " + "t" * 3000 + " -->"
+    text = client(html_app(f"<body><p>x</p></body>{trailer}</html>")).get("/").text
+    assert text.index("consent-root") < text.index("</body>") < text.index(trailer)
