@@ -69,6 +69,8 @@ def _body_end(data: bytes, start: int) -> int:
     found = data[tail:].lower().rfind(b"</body")
     if found >= 0 and _BODY_END.match(data, tail + found):
         return tail + found
+    if found < 0 and tail == start:
+        return -1  # the whole of it was searched
     match = _BODY_END.search(data, start)
     return -1 if match is None else match.start()
 
@@ -170,6 +172,25 @@ def wrap_send(send: Send, render: Render, *, checked: bool = False) -> Send:
 
 
 _VARY_ADDED = (b"Cookie", b"Accept-Language")
+# An app sends few distinct Vary values (often just the middleware's own "Cookie"):
+# each is merged once. Bounded: values past the first 64 are merged every time.
+_VARY_MERGED: dict[bytes, bytes] = {}
+_VARY_CACHE_SIZE = 64
+
+
+def _merge_vary(value: bytes) -> bytes:
+    merged = _VARY_MERGED.get(value)
+    if merged is None:
+        present = {field.strip().lower() for field in value.split(b",")}
+        missing = [f for f in _VARY_ADDED if f.lower() not in present]
+        stripped = value.strip()
+        if b"*" in present or not missing:
+            merged = value
+        else:
+            merged = b", ".join([stripped, *missing] if stripped else missing)
+        if len(_VARY_MERGED) < _VARY_CACHE_SIZE:
+            _VARY_MERGED[value] = merged
+    return merged
 
 
 def _adjust(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes, bytes]]:
@@ -188,13 +209,7 @@ def _adjust(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes,
                 headers[index] = (key, b"%d" % (int(value) + added))
         elif length == 4 and not vary_seen and key.lower() == b"vary":
             vary_seen = True
-            present = {field.strip().lower() for field in value.split(b",")}
-            if b"*" in present:
-                continue
-            missing = [f for f in _VARY_ADDED if f.lower() not in present]
-            if missing:
-                stripped = value.strip()
-                headers[index] = (key, b", ".join([stripped, *missing] if stripped else missing))
+            headers[index] = (key, _merge_vary(value))
     if not vary_seen:
         headers.append((b"vary", b"Cookie, Accept-Language"))
     return headers

@@ -106,6 +106,8 @@ def test_injected_pages_vary_on_cookie_and_language() -> None:
     assert client(html_app()).get("/").headers["vary"] == "Cookie, Accept-Language"
     page = html_app(headers={"vary": "Accept-Encoding, accept-language"})
     assert client(page).get("/").headers["vary"] == "Accept-Encoding, accept-language, Cookie"
+    for complete in ("*", "cookie, Accept-Language"):
+        assert client(html_app(headers={"vary": complete})).get("/").headers["vary"] == complete
 
 
 def test_pathsend_body_is_left_alone() -> None:
