@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -224,7 +224,7 @@ class Banner:
         """
         language = self.texts_for(scope).language
         key = (language, state.decided, state.granted, state.gpc, nonce is not None)
-        page = (scope.get("path", "/"), scope.get("query_string", b""))
+        page = (scope.get("path", "/"), bytes(scope.get("query_string", b"")))
         if nonce is None:
             filled = self._filled.get((key, page))
             if filled is not None:
@@ -358,9 +358,11 @@ def _digest(texts: Texts) -> str:
 
 
 def _parse_query(query: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+    """The query's fields; none at all when there are too many (never a 500)."""
+    try:
+        return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+    except ValueError:  # more than max_num_fields
+        return []
 
 
 # -- template helpers --------------------------------------------------------------

@@ -124,3 +124,11 @@ def test_centre_fragment_is_the_centre_alone_with_current_choices() -> None:
     assert "Toujours actifs" in text
     unsafe = c.get("/consent/preferences?fragment=1&next=//evil.example").text
     assert 'name="next" value="/"' in unsafe
+
+
+def test_too_many_query_fields_is_not_an_error() -> None:
+    fields = "&".join(f"f{i}=1" for i in range(25))
+    response = client(html_app()).get(f"/consent/preferences?fragment=1&next=/shop&{fields}")
+    assert response.status_code == 200
+    assert 'name="next" value="/"' in response.text  # nothing read from such a query
+    assert "<html" in response.text  # not even fragment=1
