@@ -237,6 +237,8 @@ def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
                 consent_credential, informational=True),
         Variant("banner", "ConsentMiddleware + banner injected into the page",
                 consent_stack(with_banner(example)), consent_credential, informational=True),
+        Variant("banner-large", f"ConsentMiddleware + banner, {len(large.declarations):,} cookies",
+                consent_stack(with_banner(large)), large_credential, informational=True),
     ]  # fmt: skip
 
 

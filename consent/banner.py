@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -40,7 +40,14 @@ _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]{1,200})'")
 _NEXT_MARK = "zqxconsentnextmarkzqx"
 _NEXT_QUERY_MARK = "zqxconsentnextquerymarkzqx"
 _NONCE_MARK = "zqxconsentnoncemarkzqx"
+_MARKS = re.compile(f"({_NEXT_MARK}|{_NEXT_QUERY_MARK}|{_NONCE_MARK})")
+_CSP_LENGTH = len(b"content-security-policy")
 _RENDER_CACHE_SIZE = 256
+# (language, decided, granted, gpc, has a nonce): what the cached markup depends on.
+# (language, decided, granted, gpc, mode, nonce or not)
+_RenderKey = tuple[str, bool, frozenset[str], bool, str, bool]
+# The markup's bytes between the stand-ins, and the stand-ins in order.
+_Template = tuple[tuple[bytes, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +87,12 @@ def current_path(scope: Scope) -> str:
 
 
 def nonce_from_csp(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The first ``'nonce-…'`` of a ``Content-Security-Policy`` response header."""
+    """The first ``'nonce-…'`` of a ``Content-Security-Policy`` response header.
+
+    Header names are compared only when their length matches, as in ``is_injectable``.
+    """
     for key, value in headers:
-        if key.lower() == b"content-security-policy":
+        if len(key) == _CSP_LENGTH and key.lower() == b"content-security-policy":
             match = _NONCE.search(value)
             if match is not None:
                 return match.group(1).decode("ascii")
@@ -103,12 +113,12 @@ class Banner:
         env = _environment()
         self._banner = env.get_template("banner.html")
         self._page = env.get_template("page.html")
+        self._fragment = env.get_template("fragment.html")
         self._link = env.get_template("settings_link.html")
-        # (language, decided, granted, gpc, mode, nonce or not) → markup
-        self._rendered: dict[tuple[str, bool, frozenset[str], bool, str, bool], str] = {}
-        self._filled: dict[tuple[tuple[str, bool, frozenset[str], bool, str, bool], Any], str] = {}
+        self._rendered: dict[_RenderKey, _Template] = {}
+        self._filled: dict[tuple[_RenderKey, tuple[str, bytes]], bytes] = {}
         self._negotiated: dict[str | None, str] = {}
-        self._defaults: dict[tuple[bool, frozenset[str], bool], str] = {}
+        self._defaults: dict[tuple[bool, frozenset[str], bool], bytes] = {}
         self.js_url = f"{self.endpoint}/static/{BANNER_JS.filename}"
         self.css_url = f"{self.endpoint}/static/{BANNER_CSS.filename}"
         consent_mode = self.settings.consent_mode
@@ -185,66 +195,92 @@ class Banner:
 
     # -- what goes into a page ------------------------------------------------
 
-    def render(self, scope: Scope, state: ConsentState, *, nonce: str | None = None) -> str:
-        """The banner (undecided) or the settings control (decided), with its CSS and JS.
-
-        Rendering the template costs ~140 µs, far more than everything else the
-        middleware does for a page, so the markup is rendered once per language and
-        state with markers where the page's path and the CSP nonce go, and each
-        request only fills those in (a few µs).
-        """
-        texts = self.texts_for(scope)
-        key = (
-            texts.language,
-            state.decided,
-            state.granted,
-            state.gpc,
-            state.mode,
-            nonce is not None,
-        )
-        markup = self._rendered.get(key)
-        if markup is None:
+    def _template(self, key: _RenderKey, scope: Scope, state: ConsentState) -> _Template:
+        """The markup for one language and state, split where the per-request values go."""
+        template = self._rendered.get(key)
+        if template is None:
             context = self._context(
                 scope,
                 state,
-                texts=texts,
+                texts=self._texts[key[0]],
                 next_path=_NEXT_MARK,
                 preferences_url=f"{self.endpoint}/preferences?next={_NEXT_QUERY_MARK}",
             )
-            markup = self._banner.render(context, nonce=_NONCE_MARK if nonce else None)
+            markup = self._banner.render(context, nonce=_NONCE_MARK if key[4] else None)
+            pieces = _MARKS.split(markup)
+            template = (
+                tuple(piece.encode() for piece in pieces[::2]),
+                tuple(pieces[1::2]),
+            )
             if len(self._rendered) >= _RENDER_CACHE_SIZE:
                 self._rendered.clear()
-            self._rendered[key] = markup
+            self._rendered[key] = template
+        return template
+
+    def payload(self, scope: Scope, state: ConsentState, *, nonce: str | None = None) -> bytes:
+        """:meth:`render` as the bytes the middleware injects.
+
+        Rendering the template costs ~140 µs, far more than everything else the
+        middleware does for a page, so the markup is rendered once per language and
+        state with markers where the page's path and the CSP nonce go. Each request
+        joins the pieces around those values; the result for a page without a nonce is
+        kept, so a page seen again costs a dictionary lookup.
+        """
+        language = self.texts_for(scope).language
+        key = (language, state.decided, state.granted, state.gpc, state.mode, nonce is not None)
         page = (scope.get("path", "/"), bytes(scope.get("query_string", b"")))
-        filled_key = (key, page)
-        filled = None if nonce else self._filled.get(filled_key)
-        if filled is None:
-            next_path = current_path(scope)
-            filled = markup.replace(_NEXT_MARK, str(Markup.escape(next_path))).replace(
-                _NEXT_QUERY_MARK,
-                str(Markup.escape(urlencode({"next": next_path})[len("next=") :])),
-            )
-            if nonce:
-                # A nonce is new on every response: fill it in, never keep the result.
-                return filled.replace(_NONCE_MARK, str(Markup.escape(nonce)))
+        if nonce is None:
+            filled = self._filled.get((key, page))
+            if filled is not None:
+                return filled
+        pieces, marks = self._template(key, scope, state)
+        next_path = current_path(scope)
+        values = {
+            _NEXT_MARK: str(Markup.escape(next_path)).encode(),
+            _NEXT_QUERY_MARK: str(
+                Markup.escape(urlencode({"next": next_path})[len("next=") :])
+            ).encode(),
+            _NONCE_MARK: str(Markup.escape(nonce)).encode() if nonce else b"",
+        }
+        parts = [pieces[0]]
+        for mark, piece in zip(marks, pieces[1:], strict=True):
+            parts += (values[mark], piece)
+        filled = b"".join(parts)
+        if nonce is None:
+            # A nonce is new on every response: only pages without one are kept.
             if len(self._filled) >= _RENDER_CACHE_SIZE * 4:
                 self._filled.clear()  # paths are client-chosen: stay bounded
-            self._filled[filled_key] = filled
+            self._filled[(key, page)] = filled
         return filled
 
-    def head(self, state: ConsentState, *, nonce: str | None = None) -> str:
-        """The Consent Mode ``default`` command, or ``""`` when Consent Mode is off."""
+    def render(self, scope: Scope, state: ConsentState, *, nonce: str | None = None) -> str:
+        """The banner (undecided) or the settings control (decided), with its CSS and JS.
+
+        Neither contains the preference centre: the script fetches it from
+        ``{endpoint}/preferences?fragment=1`` when the visitor opens it, and without
+        JavaScript the links lead to ``{endpoint}/preferences`` itself.
+        """
+        return self.payload(scope, state, nonce=nonce).decode()
+
+    def head_payload(self, state: ConsentState, *, nonce: str | None = None) -> bytes:
+        """The Consent Mode ``default`` script as bytes, or ``b""`` when Consent Mode is off."""
         if self._mapping is None:
-            return ""
+            return b""
         key = (state.decided, state.granted, state.gpc)
         script = self._defaults.get(key)
         if script is None:
-            script = default_command(self.settings.consent_mode, self._mapping, state)
+            command = default_command(self.settings.consent_mode, self._mapping, state)
+            script = f"{command}</script>".encode()
             if len(self._defaults) >= _RENDER_CACHE_SIZE:
                 self._defaults.clear()  # visitors choose their granted sets: stay bounded
             self._defaults[key] = script
-        nonce_attr = f' nonce="{Markup.escape(nonce)}"' if nonce else ""
-        return f"<script{nonce_attr}>{script}</script>"
+        if nonce:
+            return b'<script nonce="' + str(Markup.escape(nonce)).encode() + b'">' + script
+        return b"<script>" + script
+
+    def head(self, state: ConsentState, *, nonce: str | None = None) -> str:
+        """The Consent Mode ``default`` command, or ``""`` when Consent Mode is off."""
+        return self.head_payload(state, nonce=nonce).decode()
 
     def settings_link(
         self, scope: Scope, *, label: str | None = None, css_class: str | None = None
@@ -262,21 +298,26 @@ class Banner:
     def injects(self) -> bool:
         return self.settings.inject
 
-    def injector(self, scope: Scope, state: ConsentState, send: Send) -> Send:
+    def injector(
+        self, scope: Scope, state: ConsentState, send: Send, *, checked: bool = False
+    ) -> Send:
         """A ``send`` that injects the banner into this (HTML) response.
 
         The middleware asks for it only once a response turned out to be an
-        injectable HTML page, so other responses pay nothing for the banner.
+        injectable HTML page (``checked=True``: not checked again), so other
+        responses pay nothing for the banner.
         """
         scope_state = scope.setdefault("state", {})
 
         def render(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
             nonce = nonce_from_csp(headers) or scope_state.get(NONCE_KEY)
-            head = "" if scope_state.get(HEAD_RENDERED_KEY) else self.head(state, nonce=nonce)
-            body = "" if scope_state.get(RENDERED_KEY) else self.render(scope, state, nonce=nonce)
-            return head.encode(), body.encode()
+            head = (
+                b"" if scope_state.get(HEAD_RENDERED_KEY) else self.head_payload(state, nonce=nonce)
+            )
+            body = b"" if scope_state.get(RENDERED_KEY) else self.payload(scope, state, nonce=nonce)
+            return head, body
 
-        return wrap_send(send, render)
+        return wrap_send(send, render, checked=checked)
 
     def route(self, scope: Scope, state: ConsentState) -> Response | None:
         """Answer ``{endpoint}/static/<asset>`` and ``{endpoint}/preferences``; else ``None``."""
@@ -284,16 +325,22 @@ class Banner:
         if sub_path.startswith("/static/") and scope["method"] in ("GET", "HEAD"):
             return asset_response(sub_path[len("/static/") :])
         if sub_path == "/preferences" and scope["method"] in ("GET", "HEAD"):
-            return self._preferences_page(scope, state)
+            return self._preferences(scope, state)
         return None
 
-    def _preferences_page(self, scope: Scope, state: ConsentState) -> Response:
-        """The preference centre as a page of its own: how it opens without JavaScript."""
+    def _preferences(self, scope: Scope, state: ConsentState) -> Response:
+        """The preference centre: a page of its own (how it opens without JavaScript), or
+        with ``fragment=1`` the centre's markup alone, which the banner script fetches
+        when the visitor opens it. Both show the visitor's current choices, so neither
+        may be cached.
+        """
         context = self._context(scope, state)
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
-        next_values = [v for k, v in _parse_query(query) if k == "next"]
+        fields = _parse_query(query)
+        next_values = [v for k, v in fields if k == "next"]
         context["next"] = safe_next(next_values[0] if next_values else None)
-        body = self._page.render(context)
+        fragment = ("fragment", "1") in fields
+        body = (self._fragment if fragment else self._page).render(context)
         return HTMLResponse(
             body,
             headers={
@@ -315,9 +362,11 @@ def _digest(texts: Texts) -> str:
 
 
 def _parse_query(query: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+    """The query's fields; none at all when there are too many (never a 500)."""
+    try:
+        return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+    except ValueError:  # more than max_num_fields
+        return []
 
 
 # -- template helpers --------------------------------------------------------------

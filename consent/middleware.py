@@ -499,7 +499,7 @@ class ConsentMiddleware:
                 if csp is not None:
                     message["headers"] = headers = csp.apply(headers or (), allowed, nonce)
                 if inject and is_injectable(message.get("status", 200), headers or ()):
-                    target = self.banner.injector(scope, state, send)
+                    target = self.banner.injector(scope, state, send, checked=True)
             await target(message)
 
         return send_wrapper

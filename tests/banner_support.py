@@ -71,5 +71,12 @@ def request_app(render: object) -> ASGIApp:
     return app
 
 
+def centre(c: TestClient, headers: dict[str, str] | None = None) -> str:
+    """The preference centre as the banner script fetches it when the visitor opens it."""
+    response = c.get("/consent/preferences?fragment=1&next=/", headers=headers)
+    assert response.status_code == 200
+    return response.text
+
+
 def client(app: ASGIApp, policy: Policy | None = None) -> TestClient:
     return TestClient(ConsentMiddleware(app, policy=policy or policy_with(), secret_keys=[KEY]))

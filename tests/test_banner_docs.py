@@ -8,7 +8,7 @@ from pathlib import Path
 from consent import policy_from_string
 from consent.banner_config import BannerSettings
 
-from .banner_support import client, html_app, policy_with
+from .banner_support import centre, client, html_app, policy_with
 from .conftest import EXAMPLE_POLICY
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "banner.md"
@@ -33,6 +33,6 @@ def test_documented_texts_example_loads_and_renders() -> None:
     page = client(html_app(), policy).get("/", headers={"accept-language": "ar"}).text
     assert 'dir="rtl"' in page
     assert "قبول الكل" in page
-    french = client(html_app(), policy).get("/", headers={"accept-language": "fr"}).text
-    assert "Les cookies de la Poterie" in french
-    assert "Statistiques" in french
+    c = client(html_app(), policy)
+    assert "Les cookies de la Poterie" in c.get("/", headers={"accept-language": "fr"}).text
+    assert "Statistiques" in centre(c, headers={"accept-language": "fr"})

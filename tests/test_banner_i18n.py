@@ -7,7 +7,7 @@ import pytest
 from consent.banner_config import BUILTIN_LANGUAGES
 from consent.i18n import BUILTIN, BUILTIN_CATEGORIES, TEXT_KEYS, negotiate
 
-from .banner_support import client, html_app, policy_with
+from .banner_support import centre, client, html_app, policy_with
 
 
 @pytest.mark.parametrize(
@@ -29,10 +29,14 @@ def test_negotiate(header: str | None, expected: str) -> None:
 
 
 def test_built_in_german_with_category_translations() -> None:
-    text = client(html_app()).get("/", headers={"accept-language": "de"}).text
-    for phrase in ("Alle akzeptieren", "Alle ablehnen", "Anpassen", "Immer aktiv", "Analyse"):
+    c = client(html_app())
+    text = c.get("/", headers={"accept-language": "de"}).text
+    for phrase in ("Alle akzeptieren", "Alle ablehnen", "Anpassen"):
         assert phrase in text
     assert 'lang="de" dir="ltr"' in text
+    opened = centre(c, headers={"accept-language": "de"})
+    for phrase in ("Immer aktiv", "Analyse", "Alle akzeptieren"):
+        assert phrase in opened
 
 
 def test_configured_language_is_right_to_left_and_falls_back_per_string() -> None:
@@ -46,19 +50,22 @@ def test_configured_language_is_right_to_left_and_falls_back_per_string() -> Non
         "    en:\n"
         "      title: Cookies on this shop\n"
     )
-    text = client(html_app(), policy).get("/", headers={"accept-language": "ar-EG"}).text
+    c = client(html_app(), policy)
+    text = c.get("/", headers={"accept-language": "ar-EG"}).text
     assert 'lang="ar" dir="rtl"' in text
     assert "قبول الكل" in text
-    assert "التحليلات" in text
+    assert "التحليلات" in centre(c, headers={"accept-language": "ar-EG"})
     assert "Cookies on this shop" in text  # missing in Arabic: the default language's text
     assert "Reject all" in text
 
 
 def test_languages_restricts_the_offer() -> None:
     policy = policy_with("banner:\n  default_language: de\n  languages: [de]\n")
-    text = client(html_app(), policy).get("/", headers={"accept-language": "fr"}).text
-    assert "Alle akzeptieren" in text
-    assert ">Analytics<" in text  # the file's own title: it is written in the default language
+    c = client(html_app(), policy)
+    assert "Alle akzeptieren" in c.get("/", headers={"accept-language": "fr"}).text
+    assert ">Analytics<" in centre(
+        c, headers={"accept-language": "fr"}
+    )  # the file's own title: it is written in the default language
 
 
 def test_built_in_languages_are_complete() -> None:

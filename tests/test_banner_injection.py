@@ -106,6 +106,8 @@ def test_injected_pages_vary_on_cookie_and_language() -> None:
     assert client(html_app()).get("/").headers["vary"] == "Cookie, Accept-Language"
     page = html_app(headers={"vary": "Accept-Encoding, accept-language"})
     assert client(page).get("/").headers["vary"] == "Accept-Encoding, accept-language, Cookie"
+    for complete in ("*", "cookie, Accept-Language"):
+        assert client(html_app(headers={"vary": complete})).get("/").headers["vary"] == complete
 
 
 def test_pathsend_body_is_left_alone() -> None:
@@ -163,4 +165,15 @@ def test_each_page_and_nonce_gets_its_own_markup() -> None:
         assert "zqx" not in text  # no stand-in left behind
     c.post("/consent", json={"action": "accept_all"})
     assert 'id="consent-banner"' not in c.get("/b").text
-    assert 'name="next" value="/b"' in c.get("/b").text
+    assert 'href="/consent/preferences?next=%2Fb"' in c.get("/b").text
+
+
+def test_banner_goes_before_the_closing_body_tag_of_the_page() -> None:
+    script = "<script>const end = '</body>';</script>"
+    page = f"<html><head>{script}</head><body>{'<p>x</p>' * 500}</BODY >\n</html>"
+    text = client(html_app(page)).get("/").text
+    assert text.index(script) < text.index("consent-root") < text.index("</BODY >")
+    # Far from the end (a long trailer after it), the first one is still found.
+    trailer = "<!-- " + "t" * 3000 + " -->"
+    text = client(html_app(f"<body><p>x</p></body>{trailer}</html>")).get("/").text
+    assert text.index("consent-root") < text.index("</body>") < text.index(trailer)

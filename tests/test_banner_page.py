@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .banner_support import client, html_app, policy_with
+from .banner_support import centre, client, html_app, policy_with
 
 
 def test_preferences_page_lists_categories_in_file_order() -> None:
@@ -69,15 +69,66 @@ def test_config_text_is_escaped_and_never_a_template() -> None:
         "      categories:\n"
         "        analytics: {title: 'A \"quoted\" & <b>bold</b>'}\n"
     )
-    text = client(html_app(), policy).get("/").text
+    c = client(html_app(), policy)
+    text = c.get("/").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7 * 7 }}" in text
     assert "<script>alert(1)" not in text
     assert "49" not in text
-    assert "A &#34;quoted&#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in text
     assert 'href="/privacy?a=1&amp;b=2"' in text
+    opened = centre(c)
+    assert "A &#34;quoted&#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in opened
+    assert "<b>" not in opened
 
 
 def test_csp_nonce_is_carried_to_the_script() -> None:
     csp = "script-src 'self' 'nonce-abc123'; object-src 'none'"
     text = client(html_app(headers={"content-security-policy": csp})).get("/").text
     assert 'defer nonce="abc123"></script>' in text
+
+
+def test_pages_carry_no_centre_and_do_not_grow_with_the_policy() -> None:
+    many = "".join(f"      - name: tracker_{i}\n" for i in range(300))
+    small_page = client(html_app()).get("/").text
+    large = policy_with(
+        "  performance:\n    title: Performance\n    description: Speed.\n    cookies:\n" + many
+    )
+    large_client = client(html_app(), large)
+    large_page = large_client.get("/").text
+    for text in (small_page, large_page):
+        assert 'id="consent-preferences"' not in text
+        assert "Always active" not in text
+        assert "<code>" not in text
+    assert len(large_page) == len(small_page)
+    large_client.post("/consent", json={"action": "reject_all"})
+    decided = large_client.get("/").text
+    assert "tracker_" not in decided
+    assert "tracker_299" in centre(large_client)
+
+
+def test_centre_fragment_is_the_centre_alone_with_current_choices() -> None:
+    c = client(html_app())
+    c.post("/consent", json={"granted": ["analytics"]})
+    response = c.get(
+        "/consent/preferences?fragment=1&next=/shop", headers={"accept-language": "fr"}
+    )
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-language"] == "fr"
+    assert "Cookie" in response.headers["vary"]
+    text = response.text
+    assert text.startswith('<div class="cc-centre" role="dialog" aria-modal="true"')
+    assert "<html" not in text
+    assert "consent-root" not in text  # nothing injected into the endpoint's answer
+    assert 'value="analytics" id="consent-c-analytics"' in text
+    assert text.count(" checked") == 1
+    assert text.count('name="next" value="/shop"') == 2
+    assert "Toujours actifs" in text
+    unsafe = c.get("/consent/preferences?fragment=1&next=//evil.example").text
+    assert 'name="next" value="/"' in unsafe
+
+
+def test_too_many_query_fields_is_not_an_error() -> None:
+    fields = "&".join(f"f{i}=1" for i in range(25))
+    response = client(html_app()).get(f"/consent/preferences?fragment=1&next=/shop&{fields}")
+    assert response.status_code == 200
+    assert 'name="next" value="/"' in response.text  # nothing read from such a query
+    assert "<html" in response.text  # not even fragment=1

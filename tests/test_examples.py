@@ -42,8 +42,11 @@ def test_first_visit_sets_only_the_session_cookie(client: TestClient) -> None:
     assert page.status_code == 200
     assert set(set_cookie_names(page)) == {"sid"}
     assert "<strong>undecided</strong>" in page.text
-    for action in ("accept_all", "reject_all", "save"):
+    for action in ("accept_all", "reject_all"):
         assert f'name="action" value="{action}"' in page.text
+    # The preference centre (with "save") is fetched when opened, not sent with every page.
+    centre = client.get("/consent/preferences?fragment=1&next=/").text
+    assert 'name="action" value="save"' in centre
     assert _jar(client) == {"sid"}
 
 

@@ -9,7 +9,7 @@
   var mapping = mode ? JSON.parse(mode) : null;
   var banner = d.getElementById("consent-banner");
   var overlay = d.getElementById("consent-overlay");
-  var centre = d.getElementById("consent-preferences");
+  var centre = null, loading = null; // fetched when first opened: pages stay light
   var settings = d.getElementById("consent-settings");
   var granted = words(root.getAttribute("data-granted"));
   var back = null;
@@ -66,13 +66,34 @@
     if (e.shiftKey && (now === first || now === centre)) { e.preventDefault(); last.focus(); }
     else if (!e.shiftKey && now === last) { e.preventDefault(); first.focus(); }
   }
+  // The centre as its own page: where the links lead without JavaScript or when offline.
+  function prefsUrl() {
+    return endpoint + "/preferences?next=" + encodeURIComponent(location.pathname + location.search);
+  }
+  function load() {
+    return fetch(prefsUrl() + "&fragment=1", { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) {
+      // Parsed inertly (scripts in it never run), then moved into the page.
+      centre = new DOMParser().parseFromString(html, "text/html").getElementById("consent-preferences");
+      if (!centre) throw new Error("no centre");
+      overlay.appendChild(centre);
+    });
+  }
   function open(e) {
     e.preventDefault();
     back = d.activeElement;
-    $$("input[name=granted]", centre).forEach(function (i) { i.checked = granted.indexOf(i.value) >= 0; });
-    overlay.hidden = false;
-    centre.focus();
-    d.addEventListener("keydown", onKey);
+    loading = loading || load();
+    loading.then(function () {
+      $$("input[name=granted]", centre).forEach(function (i) { i.checked = granted.indexOf(i.value) >= 0; });
+      overlay.hidden = false;
+      centre.focus();
+      d.addEventListener("keydown", onKey);
+    }, function () {
+      loading = null;
+      location.href = prefsUrl();
+    });
   }
   function restore(el) {
     var target = el && el !== d.body && el.getClientRects().length ? el

@@ -127,3 +127,32 @@ def test_failed_fetch_falls_back_to_the_form(page: Page) -> None:
     page.get_by_role("button", name="Accept all").click()
     expect(page.locator("#status strong")).to_have_text("decided")
     assert cookie_names(page.context) == REQUIRED | OPTIONAL | {CONSENT}
+
+
+def test_centre_is_fetched_only_when_opened(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("#consent-banner")).to_be_visible()
+    expect(page.locator("#consent-preferences")).to_have_count(0)
+    with page.expect_response(lambda r: "/consent/preferences?" in r.url) as info:
+        page.get_by_role("link", name="Customise").click()
+    assert "fragment=1" in info.value.url
+    assert info.value.headers["cache-control"] == "no-store"
+    centre = page.get_by_role("dialog", name="Customise Consent Preferences")
+    expect(centre).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(centre).to_be_hidden()
+    # Reopening uses the centre already in the page, with the current choices.
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "fragment=1" in r.url else None)
+    page.get_by_role("link", name="Customise").click()
+    expect(centre).to_be_visible()
+    assert fetched == []
+    expect(page.locator("#consent-preferences")).to_have_count(1)
+
+
+def test_failed_centre_fetch_opens_the_preferences_page(page: Page) -> None:
+    page.route("**/consent/preferences?*fragment=1*", lambda route: route.abort())
+    page.goto("/")
+    page.get_by_role("link", name="Customise").click()
+    expect(page).to_have_url("/consent/preferences?next=%2F")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Customise Consent Preferences")
