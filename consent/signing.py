@@ -5,8 +5,7 @@ The payload is ``v1.<revision>.<granted mask>.<taxonomy>.<consent id>``; the
 is a bit mask over the categories in file order, and ``taxonomy`` (built by
 consent/taxonomy.py) hashes that order with the cookies and texts, so that
 reordering or renaming categories can never shift a grant onto another category:
-the token then simply reads as undecided. ``taxonomy_hash`` below is the older
-names-only hash, kept for code that imported it.
+the token then simply reads as undecided.
 """
 
 from __future__ import annotations
@@ -44,11 +43,6 @@ class Token:
 def new_consent_id() -> str:
     """A random pseudonymous identifier: 128 bits, URL-safe."""
     return secrets.token_urlsafe(16)
-
-
-def taxonomy_hash(category_names: Sequence[str]) -> str:
-    digest = hashlib.sha256("\x1f".join(category_names).encode()).hexdigest()
-    return digest[:8]
 
 
 def normalize_keys(secret_keys: str | bytes | Sequence[str | bytes]) -> list[bytes]:
