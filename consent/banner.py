@@ -28,6 +28,7 @@ from .endpoints import safe_next
 from .i18n import Texts, available_languages, negotiate, resolve_texts
 from .injection import BANNER_KEY, wrap_send
 from .policy import Policy
+from .records import receipt_url
 from .state import ConsentState
 
 STATE_KEY = BANNER_KEY
@@ -119,6 +120,7 @@ class Banner:
         self._filled: dict[tuple[_RenderKey, tuple[str, bytes]], bytes] = {}
         self._negotiated: dict[str | None, str] = {}
         self._defaults: dict[tuple[bool, frozenset[str], bool], bytes] = {}
+        self._receipt_url = receipt_url(policy) if config.records.enabled else None
         self.js_url = f"{self.endpoint}/static/{BANNER_JS.filename}"
         self.css_url = f"{self.endpoint}/static/{BANNER_CSS.filename}"
         consent_mode = self.settings.consent_mode
@@ -184,6 +186,8 @@ class Banner:
             "next": next_path,
             "preferences_url": preferences_url or self.preferences_url(next_path),
             "privacy_url": self.settings.privacy_policy_url,
+            # Proof of consent (records/): a visitor who chose can read their own records.
+            "receipt_url": self._receipt_url if state.decided else None,
             "css_url": self.css_url,
             "js_url": self.js_url,
             "consent_mode": self._mapping_json,

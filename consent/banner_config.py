@@ -91,6 +91,7 @@ class BannerTexts(_Model):
     close: Text | None = None
     settings: Text | None = None
     privacy_policy: Text | None = None
+    receipt: Text | None = None
     gpc_applied: Text | None = None  # shown while Sec-GPC: 1 applies (docs/gpc.md)
     categories: dict[str, CategoryText] = {}
 

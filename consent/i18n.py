@@ -47,6 +47,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "close": "Close",
         "settings": "Cookie settings",
         "privacy_policy": "Privacy policy",
+        "receipt": "Your consent receipt",
         "gpc_applied": "Your browser’s privacy signal was applied.",
     },
     "fr": {
@@ -78,6 +79,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "close": "Fermer",
         "settings": "Paramètres des cookies",
         "privacy_policy": "Politique de confidentialité",
+        "receipt": "Votre reçu de consentement",
         "gpc_applied": "Le signal de confidentialité de votre navigateur a été appliqué.",
     },
     "de": {
@@ -109,6 +111,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "close": "Schließen",
         "settings": "Cookie-Einstellungen",
         "privacy_policy": "Datenschutzerklärung",
+        "receipt": "Ihr Einwilligungsnachweis",
         "gpc_applied": "Das Datenschutzsignal Ihres Browsers wurde angewendet.",
     },
 }

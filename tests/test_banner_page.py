@@ -132,3 +132,21 @@ def test_too_many_query_fields_is_not_an_error() -> None:
     assert response.status_code == 200
     assert 'name="next" value="/"' in response.text  # nothing read from such a query
     assert "<html" in response.text  # not even fragment=1
+
+
+def test_centre_links_a_decided_visitor_to_their_receipt() -> None:
+    c = client(html_app())
+    assert "data-consent-receipt" not in centre(c)  # nothing recorded yet
+    c.post("/consent", json={"granted": ["analytics"]})
+    link = 'href="/consent/receipt" data-consent-receipt>Your consent receipt</a>'
+    assert link in centre(c)
+    assert link in c.get("/consent/preferences?next=/").text  # the no-JavaScript page
+    assert "Votre reçu de consentement" in centre(c, {"accept-language": "fr"})
+    receipt = c.get("/consent/receipt").json()
+    assert [record["action"] for record in receipt["records"]] == ["grant"]
+
+
+def test_no_receipt_link_without_records() -> None:
+    c = client(html_app(), policy_with("records: false\n"))
+    c.post("/consent", json={"action": "accept_all"})
+    assert "data-consent-receipt" not in centre(c)
