@@ -40,12 +40,6 @@ if TYPE_CHECKING:
     from .csp import ContentSecurityPolicy
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
-# Bits above any category bit: cookies the file does not declare, and our own cookie.
-UNDECLARED = 1 << 40
-OWN = 1 << 41
-# Set by the scan when the Cookie header went past the parsing bounds. Never allowed, so
-# the header is rebuilt from the parsed pieces: the unparsed rest must not reach the app.
-TRUNCATED = 1 << 42
 _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
@@ -127,19 +121,31 @@ class ConsentMiddleware:
         self.signer = TokenSigner(normalize_keys(secret_keys), max_age_seconds=self.max_age)
         self.endpoint = config.endpoint
         self._endpoint_prefix = config.endpoint + "/"
-        self._allow_undeclared = UNDECLARED if config.undeclared == "allow" else 0
+        # Verdict bits: the policy's category bits (1 << index), then three of ours just
+        # above them: cookies the file does not declare, our own cookie, and TRUNCATED, set
+        # by the scan when the Cookie header went past the parsing bounds (never allowed,
+        # so the header is rebuilt from the parsed pieces: the unparsed rest must not reach
+        # the app). Right above the categories, not at fixed high positions, so that every
+        # mask stays a one-digit int (below 2**30) for any realistic policy: CPython then
+        # takes its fast path for ``|``, ``&`` and ``==`` instead of allocating a bignum,
+        # and below 256 (up to five categories) the results are cached small ints.
+        top = len(policy.category_names)
+        self._undeclared = 1 << top
+        self._own = 1 << (top + 1)
+        self._truncated = 1 << (top + 2)
+        self._allow_undeclared = self._undeclared if config.undeclared == "allow" else 0
         self._gpc = config.gpc
         cookie = config.cookie
         self._plain_name = cookie.name
         self._secure_name = ("__Secure-" if cookie.domain else "__Host-") + cookie.name
         self._secure_auto = cookie.secure == "auto"
         self._secure = bool(cookie.secure)
-        self._undecided_allowed = policy.required_mask | OWN | self._allow_undeclared
+        self._undecided_allowed = policy.required_mask | self._own | self._allow_undeclared
         # The consent cookie's name as bytes, looked up per request: encode it once.
         self._own_names = {False: self._plain_name.encode(), True: self._secure_name.encode()}
         # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
         # built once; a request costs one dict look-up. b"" names no header: not trusted.
-        self.regimes = Regimes(policy, always=OWN | self._allow_undeclared)
+        self.regimes = Regimes(policy, always=self._own | self._allow_undeclared)
         self._geo_header = self.regimes.header or b""
         self._geo_subdivision_header = self.regimes.subdivision_header or b""
         self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
@@ -169,11 +175,11 @@ class ConsentMiddleware:
             return verdict
         text = name.decode("latin-1")
         if text in (self._plain_name, self._secure_name):
-            verdict = _Verdict(OWN, None)
+            verdict = _Verdict(self._own, None)
         else:
             found = self.policy.declaration_of(text) if text else None
             if found is None:
-                verdict = _Verdict(UNDECLARED, None)
+                verdict = _Verdict(self._undeclared, None)
             else:
                 category, declaration = found
                 expiry = None
@@ -220,14 +226,15 @@ class ConsentMiddleware:
         present = 0
         raw: bytes | None = None
         bits = self._request_bits
+        own = self._own
         if len(header) <= MAX_COOKIE_HEADER_BYTES:
             pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, without a call
             if len(pieces) > MAX_REQUEST_COOKIES:
                 del pieces[MAX_REQUEST_COOKIES:]
-                present = TRUNCATED
+                present = self._truncated
         else:
             pieces = cookie_pieces(header)
-            present = TRUNCATED
+            present = self._truncated
         for piece in pieces:
             # partition, not find + slice: it is a single fast call (METH_O).
             raw_name, equals, value = piece.partition(b"=")
@@ -235,10 +242,13 @@ class ConsentMiddleware:
                 if raw_name.strip(WHITESPACE):  # blank pieces are skipped by parse_cookie_header
                     present |= self._verdict(b"").bit  # a pair without "=" is nameless
                 continue
-            bit = bits.get(raw_name)
-            if bit is None:
+            # Subscript, not .get: on a hit (nearly always) it is one specialised opcode,
+            # and a try block costs nothing until it raises.
+            try:
+                bit = bits[raw_name]
+            except KeyError:
                 bit = self._request_bit(raw_name)
-            if bit == OWN and raw is None and raw_name.strip(WHITESPACE) == own_name:
+            if bit == own and raw is None and raw_name.strip(WHITESPACE) == own_name:
                 raw = value.strip(WHITESPACE)
             present |= bit
         return present, raw
@@ -263,7 +273,7 @@ class ConsentMiddleware:
         else:
             mask = token.mask & policy.all_mask
             state = policy.decided(mask, consent_id=token.consent_id, issued_at=token.issued_at)
-            allowed = mask | policy.required_mask | OWN | self._allow_undeclared
+            allowed = mask | policy.required_mask | self._own | self._allow_undeclared
             decision = _Decision(state, allowed, token.issued_at + self.lifetimes.of(mask))
         if len(self._decisions) >= _CACHE_SIZE:
             self._decisions.pop(next(iter(self._decisions)))
@@ -273,7 +283,7 @@ class ConsentMiddleware:
     def allowed_mask(self, state: ConsentState) -> int:
         """What may pass for a state the endpoints just decided."""
         # From ``granted`` in every state: an undecided opt-out visitor is granted more.
-        return self.policy.mask_of(state.granted) | OWN | self._allow_undeclared
+        return self.policy.mask_of(state.granted) | self._own | self._allow_undeclared
 
     def consent_cookie(self, state: ConsentState, *, secure: bool) -> bytes:
         """The signed consent cookie for a decided ``state`` (HttpOnly, SameSite=Lax, Path=/)."""
@@ -330,8 +340,11 @@ class ConsentMiddleware:
             if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
                 cookies = True
                 raw_name, equals, _ = header[1].partition(b"=")
-                bit = bits.get(raw_name) if equals else None
-                if bit is None:
+                # As in _scan: a subscript, with the miss (or a nameless value) handled
+                # out of line.
+                try:
+                    bit = bits[raw_name] if equals else self._set_cookie_bit(header[1])
+                except KeyError:
                     bit = self._set_cookie_bit(header[1])
                 if not bit & allowed:
                     continue
