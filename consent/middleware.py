@@ -149,6 +149,17 @@ class ConsentMiddleware:
         self._geo_header = self.regimes.header or b""
         self._geo_subdivision_header = self.regimes.subdivision_header or b""
         self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
+        # The request headers __call__ reads besides Cookie (b"" names no header).
+        watched = {b"sec-gpc"} if config.gpc else set()
+        watched.update((self._geo_header, self._geo_subdivision_header))
+        watched.discard(b"")
+        watched.discard(_COOKIE)
+        self._watched_headers = frozenset(watched)
+        # Paths the middleware answers itself: one startswith per request rules them
+        # all out before the exact comparisons.
+        self._special_paths = (
+            (config.endpoint, WELL_KNOWN_PATH) if config.gpc else (config.endpoint,)
+        )
         self._verdicts: dict[bytes, _Verdict] = {}
         # Hot-path shortcuts to a verdict's bit, keyed by the raw text before the first
         # "=" (of a request cookie piece, of a Set-Cookie value): the name is a function
@@ -166,6 +177,9 @@ class ConsentMiddleware:
             from .csp import ContentSecurityPolicy
 
             self.csp = ContentSecurityPolicy(policy)
+
+        # No CSP and no banner: every request takes the plain filtering send.
+        self._plain_send = self.csp is None and not self._inject
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -321,7 +335,7 @@ class ConsentMiddleware:
         return result
 
     def _filter(
-        self, headers: Any, allowed: int, expiries: list[bytes]
+        self, headers: Any, allowed: int, expiries: Sequence[bytes]
     ) -> list[tuple[bytes, bytes]]:
         """Drop ``Set-Cookie``s not allowed, add ``expiries`` and ``Vary: Cookie`` where needed.
 
@@ -346,11 +360,12 @@ class ConsentMiddleware:
                     bit = bits[raw_name] if equals else self._set_cookie_bit(header[1])
                 except KeyError:
                     bit = self._set_cookie_bit(header[1])
-                if not bit & allowed:
-                    continue
-            elif key == _VARY or (len(key) == 4 and key.lower() == _VARY):
-                vary_index = len(result)
-            append(header)
+                if bit & allowed:
+                    append(header)
+            else:
+                if key == _VARY or (len(key) == 4 and key.lower() == _VARY):
+                    vary_index = len(result)
+                append(header)
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
         if cookies:
@@ -374,16 +389,20 @@ class ConsentMiddleware:
         gpc = False
         geo: bytes | None = None
         geo_subdivision: bytes | None = None
-        geo_header, geo_subdivision_header = self._geo_header, self._geo_subdivision_header
+        watched = self._watched_headers
         for key, value in scope["headers"]:
             if key == _COOKIE:
                 cookie_values.append(value)
-            elif key == b"sec-gpc":
-                gpc = value.strip() == b"1" and self._gpc
-            elif key == geo_header:
-                geo = value
-            elif key == geo_subdivision_header:
-                geo_subdivision = value
+            elif key in watched:
+                # One set probe per other header instead of three comparisons; only the
+                # headers that can matter here (Sec-GPC when honoured, the geo headers
+                # when regimes are on) are in the set.
+                if key == b"sec-gpc":
+                    gpc = value.strip() == b"1" and self._gpc
+                elif key == self._geo_header:
+                    geo = value
+                else:
+                    geo_subdivision = value
         regimes = self.regimes
         regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
         # Over https the consent cookie carries the __Host-/__Secure- prefix.
@@ -425,7 +444,7 @@ class ConsentMiddleware:
         scope_state["consent"] = state
         scope_state[BANNER_KEY] = self.banner  # for the template helpers
 
-        if scope_type == "http":
+        if scope_type == "http" and scope["path"].startswith(self._special_paths):
             path: str = scope["path"]
             if path == WELL_KNOWN_PATH and self._well_known_gpc is not None:
                 await self._well_known_gpc(scope, receive, send)
@@ -434,17 +453,21 @@ class ConsentMiddleware:
                 pairs = parse_cookie_header(header) if cookie_values else []
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
-        csp = self.csp if scope_type == "http" else None
+        csp = None
         nonce = None
-        if csp is not None:
-            nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
-            if nonce is not None:
-                scope_state["csp_nonce"] = nonce
+        if not self._plain_send and scope_type == "http":
+            csp = self.csp
+            if csp is not None:
+                nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
+                if nonce is not None:
+                    scope_state["csp_nonce"] = nonce
 
         # Strip what the app could not have set, and remember what to expire. Usually
-        # every cookie is allowed: then the request's headers are left as they are.
-        expiries: list[bytes] = []
+        # every cookie is allowed: then the request's headers are left as they are (and
+        # no list of expirations is allocated).
+        expiries: Sequence[bytes] = ()
         if present & ~allowed or len(cookie_values) > 1:
+            expiries = []
             kept: list[bytes] = []
             verdict_of = self._verdict
             for name, pair in parse_cookie_header(header):
@@ -460,8 +483,9 @@ class ConsentMiddleware:
             scope["headers"] = headers
         # The banner goes into HTML pages (banner.py); whether a response is one is only
         # known at http.response.start, so the injecting send is made then, if at all.
-        if csp is None and not (
-            self._inject and scope_type == "http" and scope["method"] != "HEAD"
+        if self._plain_send or (
+            csp is None
+            and not (self._inject and scope_type == "http" and scope["method"] != "HEAD")
         ):
             await self.app(scope, receive, self._filtering_send(send, allowed, expiries))
         else:
@@ -469,7 +493,7 @@ class ConsentMiddleware:
                 scope, receive, self._page_send(scope, state, send, allowed, expiries, nonce)
             )
 
-    def _filtering_send(self, send: Send, allowed: int, expiries: list[bytes]) -> Send:
+    def _filtering_send(self, send: Send, allowed: int, expiries: Sequence[bytes]) -> Send:
         """The ``send`` of a request: filter the response's cookies, nothing else.
 
         A closure of its own keeps ``__call__``'s locals out of cells, and this common
@@ -494,7 +518,7 @@ class ConsentMiddleware:
         state: ConsentState,
         send: Send,
         allowed: int,
-        expiries: list[bytes],
+        expiries: Sequence[bytes],
         nonce: str | None,
     ) -> Send:
         """Like ``_filtering_send``, adding the CSP header and the banner where they apply."""
