@@ -348,18 +348,18 @@ class ConsentMiddleware:
         cookies = bool(expiries)
         vary_index = -1
         for header in headers:
-            key = header[0]
+            key, value = header  # one unpack is cheaper than two subscripts
             # ASGI says lower case, but an app may not obey. bytes.lower() keeps the
             # length, so only a key of the right length can be another case of ours.
             if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
                 cookies = True
-                raw_name, equals, _ = header[1].partition(b"=")
+                raw_name, equals, _ = value.partition(b"=")
                 # As in _scan: a subscript, with the miss (or a nameless value) handled
                 # out of line.
                 try:
-                    bit = bits[raw_name] if equals else self._set_cookie_bit(header[1])
+                    bit = bits[raw_name] if equals else self._set_cookie_bit(value)
                 except KeyError:
-                    bit = self._set_cookie_bit(header[1])
+                    bit = self._set_cookie_bit(value)
                 if bit & allowed:
                     append(header)
             else:
