@@ -211,7 +211,7 @@ class ConsentMiddleware:
         return verdict
 
     def _request_bit(self, raw_name: bytes) -> int:
-        """The bit of a request cookie piece ``raw_name=...`` (cache miss of ``_scan``)."""
+        """The bit of a request cookie piece ``raw_name=...`` (a cache miss in ``__call__``)."""
         # parse_cookie_header strips the piece, then the text before "=": same name.
         bit = self._verdict(raw_name.strip(WHITESPACE)).bit
         if len(self._request_bits) >= _CACHE_SIZE:
@@ -229,43 +229,6 @@ class ConsentMiddleware:
                 self._set_cookie_bits.clear()
             self._set_cookie_bits[value[:equals]] = bit
         return bit
-
-    def _scan(self, header: bytes, own_name: bytes) -> tuple[int, bytes | None]:
-        """One pass over the request cookies, without building ``(name, pair)`` tuples.
-
-        Returns the union of the cookies' verdict bits (every verdict is one bit, so a
-        bit outside ``allowed`` means some cookie must be stripped) and the value of the
-        first cookie called ``own_name`` (first occurrence wins).
-        """
-        present = 0
-        raw: bytes | None = None
-        bits = self._request_bits
-        own = self._own
-        if len(header) <= MAX_COOKIE_HEADER_BYTES:
-            pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, without a call
-            if len(pieces) > MAX_REQUEST_COOKIES:
-                del pieces[MAX_REQUEST_COOKIES:]
-                present = self._truncated
-        else:
-            pieces = cookie_pieces(header)
-            present = self._truncated
-        for piece in pieces:
-            # partition, not find + slice: it is a single fast call (METH_O).
-            raw_name, equals, value = piece.partition(b"=")
-            if not equals:
-                if raw_name.strip(WHITESPACE):  # blank pieces are skipped by parse_cookie_header
-                    present |= self._verdict(b"").bit  # a pair without "=" is nameless
-                continue
-            # Subscript, not .get: on a hit (nearly always) it is one specialised opcode,
-            # and a try block costs nothing until it raises.
-            try:
-                bit = bits[raw_name]
-            except KeyError:
-                bit = self._request_bit(raw_name)
-            if bit == own and raw is None and raw_name.strip(WHITESPACE) == own_name:
-                raw = value.strip(WHITESPACE)
-            present |= bit
-        return present, raw
 
     def _decision(self, raw: bytes, now: float) -> _Decision:
         """Verify ``raw`` (a cache miss or an expired entry of ``_decisions``)."""
@@ -354,7 +317,7 @@ class ConsentMiddleware:
             if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
                 cookies = True
                 raw_name, equals, _ = value.partition(b"=")
-                # As in _scan: a subscript, with the miss (or a nameless value) handled
+                # As in the request scan: a subscript, with the miss (or a nameless value) handled
                 # out of line.
                 try:
                     bit = bits[raw_name] if equals else self._set_cookie_bit(value)
@@ -414,7 +377,38 @@ class ConsentMiddleware:
             header = (
                 cookie_values[0] if len(cookie_values) == 1 else join_cookie_headers(cookie_values)
             )
-            present, raw = self._scan(header, self._own_names[secure])
+            # One pass over the request cookies, without building ``(name, pair)``
+            # tuples, inlined here (a method call and its returned tuple cost more than
+            # a cookie): the union of the cookies' verdict bits (every verdict is one
+            # bit, so a bit outside ``allowed`` means some cookie must be stripped) and
+            # the value of the first cookie named like ours (first occurrence wins).
+            own_name = self._own_names[secure]
+            own = self._own
+            bits = self._request_bits
+            if len(header) <= MAX_COOKIE_HEADER_BYTES:
+                pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, inlined
+                if len(pieces) > MAX_REQUEST_COOKIES:
+                    del pieces[MAX_REQUEST_COOKIES:]
+                    present = self._truncated
+            else:
+                pieces = cookie_pieces(header)
+                present = self._truncated
+            for piece in pieces:
+                # partition, not find + slice: it is a single fast call (METH_O).
+                raw_name, equals, value = piece.partition(b"=")
+                if not equals:
+                    if raw_name.strip(WHITESPACE):  # parse_cookie_header skips blank pieces
+                        present |= self._verdict(b"").bit  # a pair without "=" is nameless
+                    continue
+                # Subscript, not .get: on a hit (nearly always) it is one specialised
+                # opcode, and a try block costs nothing until it raises.
+                try:
+                    bit = bits[raw_name]
+                except KeyError:
+                    bit = self._request_bit(raw_name)
+                if bit == own and raw is None and raw_name.strip(WHITESPACE) == own_name:
+                    raw = value.strip(WHITESPACE)
+                present |= bit
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed
