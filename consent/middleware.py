@@ -308,30 +308,31 @@ class ConsentMiddleware:
         result: list[tuple[bytes, bytes]] = []
         append = result.append
         bits = self._set_cookie_bits
-        cookies = bool(expiries)
         vary_index = -1
+        # Rebound by every Set-Cookie: still None after the loop means there was none.
+        # (Cheaper than setting a flag per Set-Cookie, which costs two opcodes each.)
+        equals: bytes | None = None
         for header in headers:
             key, value = header  # one unpack is cheaper than two subscripts
             # ASGI says lower case, but an app may not obey. bytes.lower() keeps the
             # length, so only a key of the right length can be another case of ours.
             if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
-                cookies = True
                 raw_name, equals, _ = value.partition(b"=")
-                # As in the request scan: a subscript, with the miss (or a nameless value) handled
-                # out of line.
+                # As in the request scan: a subscript, the miss (or a nameless value)
+                # handled out of line, and no local for the bit.
                 try:
-                    bit = bits[raw_name] if equals else self._set_cookie_bit(value)
+                    if (bits[raw_name] if equals else self._set_cookie_bit(value)) & allowed:
+                        append(header)
                 except KeyError:
-                    bit = self._set_cookie_bit(value)
-                if bit & allowed:
-                    append(header)
+                    if self._set_cookie_bit(value) & allowed:
+                        append(header)
             else:
                 if key == _VARY or (len(key) == 4 and key.lower() == _VARY):
                     vary_index = len(result)
                 append(header)
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
-        if cookies:
+        if equals is not None or expiries:
             if vary_index < 0:
                 append((_VARY, b"Cookie"))
             else:
