@@ -349,14 +349,22 @@ class ConsentMiddleware:
             await self.app(scope, receive, send)
             return
 
-        cookie_values: list[bytes] = []
+        # The Cookie header; several are joined (b"; ".join is associative, so joining
+        # them pairwise gives what joining them all at once would) and then always
+        # rebuilt as one. No list for the usual single header.
+        cookie_header: bytes | None = None
+        several = False
         gpc = False
         geo: bytes | None = None
         geo_subdivision: bytes | None = None
         watched = self._watched_headers
         for key, value in scope["headers"]:
             if key == _COOKIE:
-                cookie_values.append(value)
+                if cookie_header is None:
+                    cookie_header = value
+                else:
+                    cookie_header = join_cookie_headers((cookie_header, value))
+                    several = True
             elif key in watched:
                 # One set probe per other header instead of three comparisons; only the
                 # headers that can matter here (Sec-GPC when honoured, the geo headers
@@ -374,10 +382,8 @@ class ConsentMiddleware:
         header = b""
         present = 0  # the verdict bits of the request's cookies
         raw = None
-        if cookie_values:
-            header = (
-                cookie_values[0] if len(cookie_values) == 1 else join_cookie_headers(cookie_values)
-            )
+        if cookie_header is not None:
+            header = cookie_header
             # One pass over the request cookies, without building ``(name, pair)``
             # tuples, inlined here (a method call and its returned tuple cost more than
             # a cookie): the union of the cookies' verdict bits (every verdict is one
@@ -445,7 +451,7 @@ class ConsentMiddleware:
                 await self._well_known_gpc(scope, receive, send)
                 return
             if path == self.endpoint or path.startswith(self._endpoint_prefix):
-                pairs = parse_cookie_header(header) if cookie_values else []
+                pairs = parse_cookie_header(header) if cookie_header is not None else []
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
         csp = None
@@ -461,7 +467,7 @@ class ConsentMiddleware:
         # every cookie is allowed: then the request's headers are left as they are (and
         # no list of expirations is allocated).
         expiries: Sequence[bytes] = ()
-        if present & ~allowed or len(cookie_values) > 1:
+        if present & ~allowed or several:
             expiries = []
             kept: list[bytes] = []
             verdict_of = self._verdict
@@ -494,15 +500,16 @@ class ConsentMiddleware:
         A closure of its own keeps ``__call__``'s locals out of cells, and this common
         case free of the checks the banner and the CSP need.
         """
-        filter_headers = self._filter
 
         # A plain function returning ``send``'s awaitable, not a coroutine of its own:
         # the app awaits it all the same, one coroutine frame fewer on every message.
+        # ``self._filter`` is looked up when called (once per response), rather than a
+        # bound method made for every request.
         def send_wrapper(message: Message) -> Awaitable[None]:
             if message["type"] in _START_MESSAGES:
                 headers = message.get("headers")
                 if headers is not None or expiries:
-                    message["headers"] = filter_headers(headers or (), allowed, expiries)
+                    message["headers"] = self._filter(headers or (), allowed, expiries)
             return send(message)
 
         return send_wrapper
