@@ -149,12 +149,11 @@ class ConsentMiddleware:
         self._geo_header = self.regimes.header or b""
         self._geo_subdivision_header = self.regimes.subdivision_header or b""
         self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
-        # The request headers __call__ reads besides Cookie (b"" names no header).
-        watched = {b"sec-gpc"} if config.gpc else set()
-        watched.update((self._geo_header, self._geo_subdivision_header))
-        watched.discard(b"")
-        watched.discard(_COOKIE)
-        self._watched_headers = frozenset(watched)
+        # The request headers __call__ reads (b"" names no header).
+        read = {_COOKIE, b"sec-gpc"} if config.gpc else {_COOKIE}
+        read.update((self._geo_header, self._geo_subdivision_header))
+        read.discard(b"")
+        self._read_headers = frozenset(read)
         # Paths the middleware answers itself: one startswith per request rules them
         # all out before the exact comparisons.
         self._special_paths = (
@@ -357,24 +356,25 @@ class ConsentMiddleware:
         gpc = False
         geo: bytes | None = None
         geo_subdivision: bytes | None = None
-        watched = self._watched_headers
+        # One set probe per header instead of a comparison per name read; only the
+        # headers that can matter here (Cookie, Sec-GPC when honoured, the geo headers
+        # when regimes are on) are in the set.
+        read = self._read_headers
         for key, value in scope["headers"]:
+            if key not in read:
+                continue
             if key == _COOKIE:
                 if cookie_header is None:
                     cookie_header = value
                 else:
                     cookie_header = join_cookie_headers((cookie_header, value))
                     several = True
-            elif key in watched:
-                # One set probe per other header instead of three comparisons; only the
-                # headers that can matter here (Sec-GPC when honoured, the geo headers
-                # when regimes are on) are in the set.
-                if key == b"sec-gpc":
-                    gpc = value.strip() == b"1" and self._gpc
-                elif key == self._geo_header:
-                    geo = value
-                else:
-                    geo_subdivision = value
+            elif key == b"sec-gpc":
+                gpc = value.strip() == b"1" and self._gpc
+            elif key == self._geo_header:
+                geo = value
+            else:
+                geo_subdivision = value
         regimes = self.regimes
         regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
         # Over https the consent cookie carries the __Host-/__Secure- prefix.
