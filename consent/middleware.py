@@ -44,6 +44,7 @@ _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
+_VARY_COOKIE = (_VARY, b"Cookie")  # immutable: one tuple shared by every response
 _SECURE_SCHEMES = ("https", "wss")
 # Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
 # its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
@@ -333,7 +334,7 @@ class ConsentMiddleware:
             append((_SET_COOKIE, expiry))
         if equals is not None or expiries:
             if vary_index < 0:
-                append((_VARY, b"Cookie"))
+                append(_VARY_COOKIE)
             else:
                 result[vary_index] = (_VARY, add_vary_cookie(result[vary_index][1]))
         return result
