@@ -414,7 +414,8 @@ class ConsentMiddleware:
                     bit = bits[raw_name]
                 except KeyError:
                     bit = self._request_bit(raw_name)
-                if bit == own and raw is None and raw_name.strip(WHITESPACE) == own_name:
+                # ``raw is None`` first: once ours is found, later cookies skip a test.
+                if raw is None and bit == own and raw_name.strip(WHITESPACE) == own_name:
                     raw = value.strip(WHITESPACE)
                 present |= bit
 
