@@ -327,7 +327,9 @@ class ConsentMiddleware:
                     if self._set_cookie_bit(value) & allowed:
                         append(header)
             else:
-                if key == _VARY or (len(key) == 4 and key.lower() == _VARY):
+                # Length first: most other headers are not four bytes long, and a
+                # lower-case "vary" still compares equal after lower().
+                if len(key) == 4 and key.lower() == _VARY:
                     vary_index = len(result)
                 append(header)
         for expiry in expiries:
