@@ -166,6 +166,8 @@ class ConsentMiddleware:
         # of that text, so one slice and one dict probe replace parsing each cookie.
         self._request_bits: dict[bytes, int] = {}
         self._set_cookie_bits: dict[bytes, int] = {}
+        # The app's own b"set-cookie" object, once seen (_filter).
+        self._set_cookie_key = _SET_COOKIE
         self._decisions: dict[bytes, _Decision] = {}
         self.records = build_recorder(config.records, policy)
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
@@ -312,26 +314,33 @@ class ConsentMiddleware:
         # Rebound by every Set-Cookie: still None after the loop means there was none.
         # (Cheaper than setting a flag per Set-Cookie, which costs two opcodes each.)
         equals: bytes | None = None
+        set_cookie = self._set_cookie_key
         for header in headers:
             key, value = header  # one unpack is cheaper than two subscripts
-            # ASGI says lower case, but an app may not obey. bytes.lower() keeps the
-            # length, so only a key of the right length can be another case of ours.
-            if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
-                raw_name, equals, _ = value.partition(b"=")
-                # As in the request scan: a subscript, the miss (or a nameless value)
-                # handled out of line, and no local for the bit.
-                try:
-                    if (bits[raw_name] if equals else self._set_cookie_bit(value)) & allowed:
-                        append(header)
-                except KeyError:
-                    if self._set_cookie_bit(value) & allowed:
-                        append(header)
-            else:
-                # Length first: most other headers are not four bytes long, and a
-                # lower-case "vary" still compares equal after lower().
-                if len(key) == 4 and key.lower() == _VARY:
-                    vary_index = len(result)
-                append(header)
+            # An identity test first: a bytes comparison costs about as much as the
+            # dict probe below, and frameworks send the same b"set-cookie" object
+            # every time (a constant in their code), learnt here on first sight.
+            if key is not set_cookie:
+                if key == _SET_COOKIE and type(key) is bytes:  # immutable: safe to keep
+                    set_cookie = self._set_cookie_key = key
+                # ASGI says lower case, but an app may not obey. bytes.lower() keeps
+                # the length, so only a key of the right length can be another case.
+                elif len(key) != 10 or key.lower() != _SET_COOKIE:
+                    # Length first: most other headers are not four bytes long, and a
+                    # lower-case "vary" still compares equal after lower().
+                    if len(key) == 4 and key.lower() == _VARY:
+                        vary_index = len(result)
+                    append(header)
+                    continue
+            raw_name, equals, _ = value.partition(b"=")
+            # As in the request scan: a subscript, the miss (or a nameless value)
+            # handled out of line, and no local for the bit.
+            try:
+                if (bits[raw_name] if equals else self._set_cookie_bit(value)) & allowed:
+                    append(header)
+            except KeyError:
+                if self._set_cookie_bit(value) & allowed:
+                    append(header)
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
         if equals is not None or expiries:
