@@ -122,18 +122,22 @@ class ConsentMiddleware:
         self.signer = TokenSigner(normalize_keys(secret_keys), max_age_seconds=self.max_age)
         self.endpoint = config.endpoint
         self._endpoint_prefix = config.endpoint + "/"
-        # Verdict bits: the policy's category bits (1 << index), then three of ours just
-        # above them: cookies the file does not declare, our own cookie, and TRUNCATED, set
-        # by the scan when the Cookie header went past the parsing bounds (never allowed,
-        # so the header is rebuilt from the parsed pieces: the unparsed rest must not reach
-        # the app). Right above the categories, not at fixed high positions, so that every
-        # mask stays a one-digit int (below 2**30) for any realistic policy: CPython then
-        # takes its fast path for ``|``, ``&`` and ``==`` instead of allocating a bignum,
-        # and below 256 (up to five categories) the results are cached small ints.
+        # Verdict bits: the policy's category bits (1 << index), then four of ours just
+        # above them: cookies the file does not declare, our own cookie under its plain
+        # and its secure name (one bit each, so that the scan knows the one it looks for
+        # from the bit alone), and TRUNCATED, set by the scan when the Cookie header went
+        # past the parsing bounds (never allowed, so the header is rebuilt from the
+        # parsed pieces: the unparsed rest must not reach the app). Right above the
+        # categories, not at fixed high positions, so that every mask stays a one-digit
+        # int (below 2**30) for any realistic policy: CPython then takes its fast path
+        # for ``|``, ``&`` and ``==`` instead of allocating a bignum, and below 256 (up
+        # to five categories) the masks are cached small ints.
         top = len(policy.category_names)
         self._undeclared = 1 << top
-        self._own = 1 << (top + 1)
-        self._truncated = 1 << (top + 2)
+        own_plain, own_secure = 1 << (top + 1), 1 << (top + 2)
+        self._own_bits = {False: own_plain, True: own_secure}  # by ``secure``
+        self._own = own_plain | own_secure  # what masks allow: both names
+        self._truncated = 1 << (top + 3)
         self._allow_undeclared = self._undeclared if config.undeclared == "allow" else 0
         self._gpc = config.gpc
         cookie = config.cookie
@@ -142,8 +146,6 @@ class ConsentMiddleware:
         self._secure_auto = cookie.secure == "auto"
         self._secure = bool(cookie.secure)
         self._undecided_allowed = policy.required_mask | self._own | self._allow_undeclared
-        # The consent cookie's name as bytes, looked up per request: encode it once.
-        self._own_names = {False: self._plain_name.encode(), True: self._secure_name.encode()}
         # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
         # built once; a request costs one dict look-up. b"" names no header: not trusted.
         self.regimes = Regimes(policy, always=self._own | self._allow_undeclared)
@@ -190,8 +192,10 @@ class ConsentMiddleware:
         if verdict is not None:
             return verdict
         text = name.decode("latin-1")
-        if text in (self._plain_name, self._secure_name):
-            verdict = _Verdict(self._own, None)
+        if text == self._plain_name:
+            verdict = _Verdict(self._own_bits[False], None)
+        elif text == self._secure_name:
+            verdict = _Verdict(self._own_bits[True], None)
         else:
             found = self.policy.declaration_of(text) if text else None
             if found is None:
@@ -401,8 +405,7 @@ class ConsentMiddleware:
             # a cookie): the union of the cookies' verdict bits (every verdict is one
             # bit, so a bit outside ``allowed`` means some cookie must be stripped) and
             # the value of the first cookie named like ours (first occurrence wins).
-            own_name = self._own_names[secure]
-            own = self._own
+            own = self._own_bits[secure]  # the bit of our cookie's name on this scheme
             bits = self._request_bits
             if len(header) <= MAX_COOKIE_HEADER_BYTES:
                 pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, inlined
@@ -426,7 +429,7 @@ class ConsentMiddleware:
                 except KeyError:
                     bit = self._request_bit(raw_name)
                 # ``raw is None`` first: once ours is found, later cookies skip a test.
-                if raw is None and bit == own and raw_name.strip(WHITESPACE) == own_name:
+                if raw is None and bit == own:
                     raw = value.strip(WHITESPACE)
                 present |= bit
 
