@@ -40,16 +40,11 @@ if TYPE_CHECKING:
     from .csp import ContentSecurityPolicy
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
-# Bits above any category bit: cookies the file does not declare, and our own cookie.
-UNDECLARED = 1 << 40
-OWN = 1 << 41
-# Set by the scan when the Cookie header went past the parsing bounds. Never allowed, so
-# the header is rebuilt from the parsed pieces: the unparsed rest must not reach the app.
-TRUNCATED = 1 << 42
 _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
+_VARY_COOKIE = (_VARY, b"Cookie")  # immutable: one tuple shared by every response
 _SECURE_SCHEMES = ("https", "wss")
 # Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
 # its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
@@ -127,28 +122,54 @@ class ConsentMiddleware:
         self.signer = TokenSigner(normalize_keys(secret_keys), max_age_seconds=self.max_age)
         self.endpoint = config.endpoint
         self._endpoint_prefix = config.endpoint + "/"
-        self._allow_undeclared = UNDECLARED if config.undeclared == "allow" else 0
+        # Verdict bits: the policy's category bits (1 << index), then four of ours just
+        # above them: cookies the file does not declare, our own cookie under its plain
+        # and its secure name (one bit each, so that the scan knows the one it looks for
+        # from the bit alone), and TRUNCATED, set by the scan when the Cookie header went
+        # past the parsing bounds (never allowed, so the header is rebuilt from the
+        # parsed pieces: the unparsed rest must not reach the app). Right above the
+        # categories, not at fixed high positions, so that every mask stays a one-digit
+        # int (below 2**30) for any realistic policy: CPython then takes its fast path
+        # for ``|``, ``&`` and ``==`` instead of allocating a bignum, and below 256 (up
+        # to five categories) the masks are cached small ints.
+        top = len(policy.category_names)
+        self._undeclared = 1 << top
+        own_plain, own_secure = 1 << (top + 1), 1 << (top + 2)
+        self._own_bits = {False: own_plain, True: own_secure}  # by ``secure``
+        self._own = own_plain | own_secure  # what masks allow: both names
+        self._truncated = 1 << (top + 3)
+        self._allow_undeclared = self._undeclared if config.undeclared == "allow" else 0
         self._gpc = config.gpc
         cookie = config.cookie
         self._plain_name = cookie.name
         self._secure_name = ("__Secure-" if cookie.domain else "__Host-") + cookie.name
         self._secure_auto = cookie.secure == "auto"
         self._secure = bool(cookie.secure)
-        self._undecided_allowed = policy.required_mask | OWN | self._allow_undeclared
-        # The consent cookie's name as bytes, looked up per request: encode it once.
-        self._own_names = {False: self._plain_name.encode(), True: self._secure_name.encode()}
+        self._undecided_allowed = policy.required_mask | self._own | self._allow_undeclared
         # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
         # built once; a request costs one dict look-up. b"" names no header: not trusted.
-        self.regimes = Regimes(policy, always=OWN | self._allow_undeclared)
+        self.regimes = Regimes(policy, always=self._own | self._allow_undeclared)
         self._geo_header = self.regimes.header or b""
         self._geo_subdivision_header = self.regimes.subdivision_header or b""
         self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
+        # The request headers __call__ reads (b"" names no header).
+        read = {_COOKIE, b"sec-gpc"} if config.gpc else {_COOKIE}
+        read.update((self._geo_header, self._geo_subdivision_header))
+        read.discard(b"")
+        self._read_headers = frozenset(read)
+        # Paths the middleware answers itself: one startswith per request rules them
+        # all out before the exact comparisons.
+        self._special_paths = (
+            (config.endpoint, WELL_KNOWN_PATH) if config.gpc else (config.endpoint,)
+        )
         self._verdicts: dict[bytes, _Verdict] = {}
         # Hot-path shortcuts to a verdict's bit, keyed by the raw text before the first
         # "=" (of a request cookie piece, of a Set-Cookie value): the name is a function
         # of that text, so one slice and one dict probe replace parsing each cookie.
         self._request_bits: dict[bytes, int] = {}
         self._set_cookie_bits: dict[bytes, int] = {}
+        # The app's own b"set-cookie" object, once seen (_filter).
+        self._set_cookie_key = _SET_COOKIE
         self._decisions: dict[bytes, _Decision] = {}
         self.records = build_recorder(config.records, policy)
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
@@ -161,6 +182,9 @@ class ConsentMiddleware:
 
             self.csp = ContentSecurityPolicy(policy)
 
+        # No CSP and no banner: every request takes the plain filtering send.
+        self._plain_send = self.csp is None and not self._inject
+
     # -- per-name and per-token knowledge, cached ---------------------------
 
     def _verdict(self, name: bytes) -> _Verdict:
@@ -168,12 +192,14 @@ class ConsentMiddleware:
         if verdict is not None:
             return verdict
         text = name.decode("latin-1")
-        if text in (self._plain_name, self._secure_name):
-            verdict = _Verdict(OWN, None)
+        if text == self._plain_name:
+            verdict = _Verdict(self._own_bits[False], None)
+        elif text == self._secure_name:
+            verdict = _Verdict(self._own_bits[True], None)
         else:
             found = self.policy.declaration_of(text) if text else None
             if found is None:
-                verdict = _Verdict(UNDECLARED, None)
+                verdict = _Verdict(self._undeclared, None)
             else:
                 category, declaration = found
                 expiry = None
@@ -191,7 +217,7 @@ class ConsentMiddleware:
         return verdict
 
     def _request_bit(self, raw_name: bytes) -> int:
-        """The bit of a request cookie piece ``raw_name=...`` (cache miss of ``_scan``)."""
+        """The bit of a request cookie piece ``raw_name=...`` (a cache miss in ``__call__``)."""
         # parse_cookie_header strips the piece, then the text before "=": same name.
         bit = self._verdict(raw_name.strip(WHITESPACE)).bit
         if len(self._request_bits) >= _CACHE_SIZE:
@@ -209,39 +235,6 @@ class ConsentMiddleware:
                 self._set_cookie_bits.clear()
             self._set_cookie_bits[value[:equals]] = bit
         return bit
-
-    def _scan(self, header: bytes, own_name: bytes) -> tuple[int, bytes | None]:
-        """One pass over the request cookies, without building ``(name, pair)`` tuples.
-
-        Returns the union of the cookies' verdict bits (every verdict is one bit, so a
-        bit outside ``allowed`` means some cookie must be stripped) and the value of the
-        first cookie called ``own_name`` (first occurrence wins).
-        """
-        present = 0
-        raw: bytes | None = None
-        bits = self._request_bits
-        if len(header) <= MAX_COOKIE_HEADER_BYTES:
-            pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, without a call
-            if len(pieces) > MAX_REQUEST_COOKIES:
-                del pieces[MAX_REQUEST_COOKIES:]
-                present = TRUNCATED
-        else:
-            pieces = cookie_pieces(header)
-            present = TRUNCATED
-        for piece in pieces:
-            # partition, not find + slice: it is a single fast call (METH_O).
-            raw_name, equals, value = piece.partition(b"=")
-            if not equals:
-                if raw_name.strip(WHITESPACE):  # blank pieces are skipped by parse_cookie_header
-                    present |= self._verdict(b"").bit  # a pair without "=" is nameless
-                continue
-            bit = bits.get(raw_name)
-            if bit is None:
-                bit = self._request_bit(raw_name)
-            if bit == OWN and raw is None and raw_name.strip(WHITESPACE) == own_name:
-                raw = value.strip(WHITESPACE)
-            present |= bit
-        return present, raw
 
     def _decision(self, raw: bytes, now: float) -> _Decision:
         """Verify ``raw`` (a cache miss or an expired entry of ``_decisions``)."""
@@ -263,7 +256,7 @@ class ConsentMiddleware:
         else:
             mask = token.mask & policy.all_mask
             state = policy.decided(mask, consent_id=token.consent_id, issued_at=token.issued_at)
-            allowed = mask | policy.required_mask | OWN | self._allow_undeclared
+            allowed = mask | policy.required_mask | self._own | self._allow_undeclared
             decision = _Decision(state, allowed, token.issued_at + self.lifetimes.of(mask))
         if len(self._decisions) >= _CACHE_SIZE:
             self._decisions.pop(next(iter(self._decisions)))
@@ -273,7 +266,7 @@ class ConsentMiddleware:
     def allowed_mask(self, state: ConsentState) -> int:
         """What may pass for a state the endpoints just decided."""
         # From ``granted`` in every state: an undecided opt-out visitor is granted more.
-        return self.policy.mask_of(state.granted) | OWN | self._allow_undeclared
+        return self.policy.mask_of(state.granted) | self._own | self._allow_undeclared
 
     def consent_cookie(self, state: ConsentState, *, secure: bool) -> bytes:
         """The signed consent cookie for a decided ``state`` (HttpOnly, SameSite=Lax, Path=/)."""
@@ -311,7 +304,7 @@ class ConsentMiddleware:
         return result
 
     def _filter(
-        self, headers: Any, allowed: int, expiries: list[bytes]
+        self, headers: Any, allowed: int, expiries: Sequence[bytes]
     ) -> list[tuple[bytes, bytes]]:
         """Drop ``Set-Cookie``s not allowed, add ``expiries`` and ``Vary: Cookie`` where needed.
 
@@ -321,28 +314,42 @@ class ConsentMiddleware:
         result: list[tuple[bytes, bytes]] = []
         append = result.append
         bits = self._set_cookie_bits
-        cookies = bool(expiries)
         vary_index = -1
+        # Rebound by every Set-Cookie: still None after the loop means there was none.
+        # (Cheaper than setting a flag per Set-Cookie, which costs two opcodes each.)
+        equals: bytes | None = None
+        set_cookie = self._set_cookie_key
         for header in headers:
-            key = header[0]
-            # ASGI says lower case, but an app may not obey. bytes.lower() keeps the
-            # length, so only a key of the right length can be another case of ours.
-            if key == _SET_COOKIE or (len(key) == 10 and key.lower() == _SET_COOKIE):
-                cookies = True
-                raw_name, equals, _ = header[1].partition(b"=")
-                bit = bits.get(raw_name) if equals else None
-                if bit is None:
-                    bit = self._set_cookie_bit(header[1])
-                if not bit & allowed:
+            key, value = header  # one unpack is cheaper than two subscripts
+            # An identity test first: a bytes comparison costs about as much as the
+            # dict probe below, and frameworks send the same b"set-cookie" object
+            # every time (a constant in their code), learnt here on first sight.
+            if key is not set_cookie:
+                if key == _SET_COOKIE and type(key) is bytes:  # immutable: safe to keep
+                    set_cookie = self._set_cookie_key = key
+                # ASGI says lower case, but an app may not obey. bytes.lower() keeps
+                # the length, so only a key of the right length can be another case.
+                elif len(key) != 10 or key.lower() != _SET_COOKIE:
+                    # Length first: most other headers are not four bytes long, and a
+                    # lower-case "vary" still compares equal after lower().
+                    if len(key) == 4 and key.lower() == _VARY:
+                        vary_index = len(result)
+                    append(header)
                     continue
-            elif key == _VARY or (len(key) == 4 and key.lower() == _VARY):
-                vary_index = len(result)
-            append(header)
+            raw_name, equals, _ = value.partition(b"=")
+            # As in the request scan: a subscript, the miss (or a nameless value)
+            # handled out of line, and no local for the bit.
+            try:
+                if (bits[raw_name] if equals else self._set_cookie_bit(value)) & allowed:
+                    append(header)
+            except KeyError:
+                if self._set_cookie_bit(value) & allowed:
+                    append(header)
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
-        if cookies:
+        if equals is not None or expiries:
             if vary_index < 0:
-                append((_VARY, b"Cookie"))
+                append(_VARY_COOKIE)
             else:
                 result[vary_index] = (_VARY, add_vary_cookie(result[vary_index][1]))
         return result
@@ -357,19 +364,32 @@ class ConsentMiddleware:
             await self.app(scope, receive, send)
             return
 
-        cookie_values: list[bytes] = []
+        # The Cookie header; several are joined (b"; ".join is associative, so joining
+        # them pairwise gives what joining them all at once would) and then always
+        # rebuilt as one. No list for the usual single header.
+        cookie_header: bytes | None = None
+        several = False
         gpc = False
         geo: bytes | None = None
         geo_subdivision: bytes | None = None
-        geo_header, geo_subdivision_header = self._geo_header, self._geo_subdivision_header
+        # One set probe per header instead of a comparison per name read; only the
+        # headers that can matter here (Cookie, Sec-GPC when honoured, the geo headers
+        # when regimes are on) are in the set.
+        read = self._read_headers
         for key, value in scope["headers"]:
+            if key not in read:
+                continue
             if key == _COOKIE:
-                cookie_values.append(value)
+                if cookie_header is None:
+                    cookie_header = value
+                else:
+                    cookie_header = join_cookie_headers((cookie_header, value))
+                    several = True
             elif key == b"sec-gpc":
                 gpc = value.strip() == b"1" and self._gpc
-            elif key == geo_header:
+            elif key == self._geo_header:
                 geo = value
-            elif key == geo_subdivision_header:
+            else:
                 geo_subdivision = value
         regimes = self.regimes
         regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
@@ -378,11 +398,40 @@ class ConsentMiddleware:
         header = b""
         present = 0  # the verdict bits of the request's cookies
         raw = None
-        if cookie_values:
-            header = (
-                cookie_values[0] if len(cookie_values) == 1 else join_cookie_headers(cookie_values)
-            )
-            present, raw = self._scan(header, self._own_names[secure])
+        if cookie_header is not None:
+            header = cookie_header
+            # One pass over the request cookies, without building ``(name, pair)``
+            # tuples, inlined here (a method call and its returned tuple cost more than
+            # a cookie): the union of the cookies' verdict bits (every verdict is one
+            # bit, so a bit outside ``allowed`` means some cookie must be stripped) and
+            # the value of the first cookie named like ours (first occurrence wins).
+            own = self._own_bits[secure]  # the bit of our cookie's name on this scheme
+            bits = self._request_bits
+            if len(header) <= MAX_COOKIE_HEADER_BYTES:
+                pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, inlined
+                if len(pieces) > MAX_REQUEST_COOKIES:
+                    del pieces[MAX_REQUEST_COOKIES:]
+                    present = self._truncated
+            else:
+                pieces = cookie_pieces(header)
+                present = self._truncated
+            for piece in pieces:
+                # partition, not find + slice: it is a single fast call (METH_O).
+                raw_name, equals, value = piece.partition(b"=")
+                if not equals:
+                    if raw_name.strip(WHITESPACE):  # parse_cookie_header skips blank pieces
+                        present |= self._verdict(b"").bit  # a pair without "=" is nameless
+                    continue
+                # Subscript, not .get: on a hit (nearly always) it is one specialised
+                # opcode, and a try block costs nothing until it raises.
+                try:
+                    bit = bits[raw_name]
+                except KeyError:
+                    bit = self._request_bit(raw_name)
+                # ``raw is None`` first: once ours is found, later cookies skip a test.
+                if raw is None and bit == own:
+                    raw = value.strip(WHITESPACE)
+                present |= bit
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed
@@ -412,26 +461,30 @@ class ConsentMiddleware:
         scope_state["consent"] = state
         scope_state[BANNER_KEY] = self.banner  # for the template helpers
 
-        if scope_type == "http":
+        if scope_type == "http" and scope["path"].startswith(self._special_paths):
             path: str = scope["path"]
             if path == WELL_KNOWN_PATH and self._well_known_gpc is not None:
                 await self._well_known_gpc(scope, receive, send)
                 return
             if path == self.endpoint or path.startswith(self._endpoint_prefix):
-                pairs = parse_cookie_header(header) if cookie_values else []
+                pairs = parse_cookie_header(header) if cookie_header is not None else []
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
-        csp = self.csp if scope_type == "http" else None
+        csp = None
         nonce = None
-        if csp is not None:
-            nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
-            if nonce is not None:
-                scope_state["csp_nonce"] = nonce
+        if not self._plain_send and scope_type == "http":
+            csp = self.csp
+            if csp is not None:
+                nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
+                if nonce is not None:
+                    scope_state["csp_nonce"] = nonce
 
         # Strip what the app could not have set, and remember what to expire. Usually
-        # every cookie is allowed: then the request's headers are left as they are.
-        expiries: list[bytes] = []
-        if present & ~allowed or len(cookie_values) > 1:
+        # every cookie is allowed: then the request's headers are left as they are (and
+        # no list of expirations is allocated).
+        expiries: Sequence[bytes] = ()
+        if present & ~allowed or several:
+            expiries = []
             kept: list[bytes] = []
             verdict_of = self._verdict
             for name, pair in parse_cookie_header(header):
@@ -447,33 +500,29 @@ class ConsentMiddleware:
             scope["headers"] = headers
         # The banner goes into HTML pages (banner.py); whether a response is one is only
         # known at http.response.start, so the injecting send is made then, if at all.
-        if csp is None and not (
-            self._inject and scope_type == "http" and scope["method"] != "HEAD"
+        if self._plain_send or (
+            csp is None
+            and not (self._inject and scope_type == "http" and scope["method"] != "HEAD")
         ):
-            await self.app(scope, receive, self._filtering_send(send, allowed, expiries))
+            # The ``send`` of the common case: filter the response's cookies, nothing
+            # else (no check the banner and the CSP need). Defined here, not made by a
+            # method: a call and a frame fewer per request, for the few locals of this
+            # coroutine that become cells. A plain function returning ``send``'s
+            # awaitable, not a coroutine of its own: the app awaits it all the same, one
+            # coroutine frame fewer on every message. ``self._filter`` is looked up when
+            # it runs (once per response), not bound for every request.
+            def send_wrapper(message: Message) -> Awaitable[None]:
+                if message["type"] in _START_MESSAGES:
+                    headers = message.get("headers")
+                    if headers is not None or expiries:
+                        message["headers"] = self._filter(headers or (), allowed, expiries)
+                return send(message)
+
+            await self.app(scope, receive, send_wrapper)
         else:
             await self.app(
                 scope, receive, self._page_send(scope, state, send, allowed, expiries, nonce)
             )
-
-    def _filtering_send(self, send: Send, allowed: int, expiries: list[bytes]) -> Send:
-        """The ``send`` of a request: filter the response's cookies, nothing else.
-
-        A closure of its own keeps ``__call__``'s locals out of cells, and this common
-        case free of the checks the banner and the CSP need.
-        """
-        filter_headers = self._filter
-
-        # A plain function returning ``send``'s awaitable, not a coroutine of its own:
-        # the app awaits it all the same, one coroutine frame fewer on every message.
-        def send_wrapper(message: Message) -> Awaitable[None]:
-            if message["type"] in _START_MESSAGES:
-                headers = message.get("headers")
-                if headers is not None or expiries:
-                    message["headers"] = filter_headers(headers or (), allowed, expiries)
-            return send(message)
-
-        return send_wrapper
 
     def _page_send(
         self,
@@ -481,10 +530,10 @@ class ConsentMiddleware:
         state: ConsentState,
         send: Send,
         allowed: int,
-        expiries: list[bytes],
+        expiries: Sequence[bytes],
         nonce: str | None,
     ) -> Send:
-        """Like ``_filtering_send``, adding the CSP header and the banner where they apply."""
+        """Like the ``send_wrapper`` of ``__call__``, adding the CSP header and the banner."""
         filter_headers = self._filter
         csp = self.csp if scope["type"] == "http" else None
         inject = self._inject and scope["type"] == "http" and scope["method"] != "HEAD"
