@@ -303,7 +303,9 @@ class PolicyConfig(_Model):
     @model_validator(mode="after")
     def _unique_names(self) -> PolicyConfig:
         own = self.cookie.name
-        # The middleware recognises its own cookie under all three names first.
+        # Reserved: the middleware writes its cookie under the plain name over http and
+        # under __Host- (or __Secure- with a domain) over https; a declaration may not
+        # take any of them, whichever the settings pick today.
         own_names = {own, f"__Host-{own}", f"__Secure-{own}"}
         seen: dict[str, str] = {}
         for category_name, category in self.categories.items():
