@@ -25,6 +25,7 @@ from .assets import BANNER_CSS, BANNER_JS, asset_response
 from .config import CookieDeclaration
 from .consent_mode import default_command, effective_mapping
 from .endpoints import safe_next
+from .headers import request_header
 from .i18n import Texts, available_languages, negotiate, resolve_texts
 from .injection import BANNER_KEY, wrap_send
 from .policy import Policy
@@ -69,13 +70,6 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def current_path(scope: Scope) -> str:
@@ -134,7 +128,8 @@ class Banner:
     # -- language and views -------------------------------------------------
 
     def texts_for(self, scope: Scope) -> Texts:
-        header = _header(scope, b"accept-language")
+        value = request_header(scope, b"accept-language")
+        header = value.decode("latin-1") if value is not None else None
         language = self._negotiated.get(header)
         if language is None:
             language = negotiate(header, self.languages, self.settings.default_language)

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .errors import RequestError
+from .headers import request_header
 from .records import StoreUnavailable, receipt_url
 from .records.receipt import receipt_response
 from .signing import new_consent_id
@@ -69,19 +70,12 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
 def _default_port(scheme: str) -> str:
     return ":443" if scheme in ("https", "wss") else ":80"
 
 
 def own_origin(scope: Scope) -> str | None:
-    host = _header(scope, b"host")
+    host = request_header(scope, b"host")
     if host is None:
         return None
     scheme = scope.get("scheme", "http")
@@ -227,14 +221,14 @@ class Endpoints:
 
     def _check_origin(self, scope: Scope) -> None:
         """Rule 7: refuse cross-site writes; clients that send neither header may pass."""
-        site = _header(scope, b"sec-fetch-site")
+        site = request_header(scope, b"sec-fetch-site")
         if site is not None:
             site_text = site.strip().lower()
             if site_text in (b"same-origin", b"none"):
                 return
             if site_text == b"cross-site":
                 raise RequestError(403, "cross-site requests may not change consent")
-        origin = _header(scope, b"origin")
+        origin = request_header(scope, b"origin")
         if origin is None:
             if site is not None:
                 raise RequestError(403, "a same-site request must carry an Origin header")
@@ -245,7 +239,7 @@ class Endpoints:
         raise RequestError(403, f"origin {text!r} may not change consent here")
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        length = _header(scope, b"content-length")
+        length = request_header(scope, b"content-length")
         if length is not None:
             if not length.strip().isdigit():
                 raise RequestError(400, "Content-Length is not a number")
@@ -266,7 +260,9 @@ class Endpoints:
                 return b"".join(chunks)
 
     async def _read_choice(self, scope: Scope, receive: Receive) -> Choice:
-        content_type = (_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+        content_type = (
+            (request_header(scope, b"content-type") or b"").split(b";")[0].strip().lower()
+        )
         if content_type == b"application/json":
             return self._json_choice(await self._read_body(scope, receive))
         if content_type == b"application/x-www-form-urlencoded":

@@ -25,6 +25,7 @@ from starlette.types import Message, Receive, Scope
 
 from ..config import RecordsSettings
 from ..errors import ConfigError
+from ..headers import request_header
 from ..policy import Policy
 from ..state import ConsentState
 from .model import Action, Decision, StoredRecord, utc_text
@@ -54,15 +55,16 @@ def truncate_ip(address: str) -> str | None:
 
 
 def _user_agent(scope: Scope) -> str:
-    for key, value in scope["headers"]:
-        if key == b"user-agent":
-            text = value.decode("latin-1")[:USER_AGENT_MAX]
-            return "".join(c if " " <= c <= "~" else "?" for c in text)
-    return ""
+    value = request_header(scope, b"user-agent")
+    if value is None:
+        return ""
+    text = value.decode("latin-1")[:USER_AGENT_MAX]
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
 
 
 def _gpc(scope: Scope) -> bool:
-    return any(key == b"sec-gpc" and value.strip() == b"1" for key, value in scope["headers"])
+    value = request_header(scope, b"sec-gpc")
+    return value is not None and value.strip() == b"1"
 
 
 class Recorder:
