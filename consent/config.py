@@ -30,7 +30,6 @@ from .regions import validate_region
 from .state import Mode
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
 
-STANDARD_CATEGORIES = ("necessary", "functional", "analytics", "performance", "advertisement")
 MAX_CATEGORIES = 32
 # RFC 6265 token characters; "*" doubles as the glob wildcard in declarations.
 # Every pattern here is used with ``fullmatch``: ``$`` would accept a trailing newline.
