@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from importlib.resources import files
 
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 _TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
@@ -46,8 +46,9 @@ def asset_response(filename: str) -> Response:
     """The asset named ``filename`` (with its hash), or a 404 for any other name."""
     asset = ASSETS.get(filename)
     if asset is None:
-        return PlainTextResponse(
-            "no such asset (the page may be older than the installed version)",
+        # Like every refusal of the consent endpoints: JSON naming the problem.
+        return JSONResponse(
+            {"error": f"no asset {filename!r} (the page may be older than this version)"},
             status_code=404,
             headers={"cache-control": "no-store"},
         )

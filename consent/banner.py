@@ -9,7 +9,6 @@ their own pages call :func:`consent_banner` (also a Jinja2 global, see
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -24,7 +23,10 @@ from starlette.types import Scope, Send
 from .assets import BANNER_CSS, BANNER_JS, asset_response
 from .config import CookieDeclaration
 from .consent_mode import default_command, effective_mapping
+from .csp import NONCE_KEY
+from .dependencies import consent_from_scope
 from .endpoints import safe_next
+from .errors import MiddlewareNotInstalled
 from .headers import request_header
 from .i18n import Texts, available_languages, negotiate, resolve_texts
 from .injection import BANNER_KEY, wrap_send
@@ -32,10 +34,8 @@ from .policy import Policy
 from .records import receipt_url
 from .state import ConsentState
 
-STATE_KEY = BANNER_KEY
 RENDERED_KEY = "consent_banner_rendered"
 HEAD_RENDERED_KEY = "consent_head_rendered"
-NONCE_KEY = "csp_nonce"
 _NONCE = re.compile(rb"'nonce-([A-Za-z0-9+/_=-]{1,200})'")
 # Stand-ins rendered into the cached markup: letters only, so escaping and URL-encoding
 # leave them as they are, and too odd to occur in any text of a policy.
@@ -45,8 +45,7 @@ _NONCE_MARK = "zqxconsentnoncemarkzqx"
 _MARKS = re.compile(f"({_NEXT_MARK}|{_NEXT_QUERY_MARK}|{_NONCE_MARK})")
 _CSP_LENGTH = len(b"content-security-policy")
 _RENDER_CACHE_SIZE = 256
-# (language, decided, granted, gpc, has a nonce): what the cached markup depends on.
-# (language, decided, granted, gpc, mode, nonce or not)
+# (language, decided, granted, gpc, mode, has a nonce): what the cached markup depends on.
 _RenderKey = tuple[str, bool, frozenset[str], bool, str, bool]
 # The markup's bytes between the stand-ins, and the stand-ins in order.
 _Template = tuple[tuple[bytes, ...], tuple[str, ...]]
@@ -104,7 +103,6 @@ class Banner:
         self.endpoint = config.endpoint
         self.languages = available_languages(self.settings)
         self._texts = {language: resolve_texts(config, language) for language in self.languages}
-        self._digests = {language: _digest(texts) for language, texts in self._texts.items()}
         env = _environment()
         self._banner = env.get_template("banner.html")
         self._page = env.get_template("page.html")
@@ -113,7 +111,7 @@ class Banner:
         self._rendered: dict[_RenderKey, _Template] = {}
         self._filled: dict[tuple[_RenderKey, tuple[str, bytes]], bytes] = {}
         self._negotiated: dict[str | None, str] = {}
-        self._defaults: dict[tuple[bool, frozenset[str], bool], bytes] = {}
+        self._defaults: dict[tuple[bool, frozenset[str]], bytes] = {}
         self._receipt_url = receipt_url(policy) if config.records.enabled else None
         self.js_url = f"{self.endpoint}/static/{BANNER_JS.filename}"
         self.css_url = f"{self.endpoint}/static/{BANNER_CSS.filename}"
@@ -137,14 +135,6 @@ class Banner:
                 self._negotiated.clear()  # header values are client-chosen: stay bounded
             self._negotiated[header] = language
         return self._texts[language]
-
-    def shown(self, scope: Scope) -> tuple[str, str]:
-        """The language this request sees the banner in, and a hash of every text in it.
-
-        For proof of consent: together with ``revision`` it identifies what was shown.
-        """
-        language = self.texts_for(scope).language
-        return language, self._digests[language]
 
     def _categories(self, texts: Texts) -> list[_CategoryView]:
         return [
@@ -265,7 +255,7 @@ class Banner:
         """The Consent Mode ``default`` script as bytes, or ``b""`` when Consent Mode is off."""
         if self._mapping is None:
             return b""
-        key = (state.decided, state.granted, state.gpc)
+        key = (state.decided, state.granted)  # all default_command reads (GPC is in granted)
         script = self._defaults.get(key)
         if script is None:
             command = default_command(self.settings.consent_mode, self._mapping, state)
@@ -297,14 +287,12 @@ class Banner:
     def injects(self) -> bool:
         return self.settings.inject
 
-    def injector(
-        self, scope: Scope, state: ConsentState, send: Send, *, checked: bool = False
-    ) -> Send:
+    def injector(self, scope: Scope, state: ConsentState, send: Send) -> Send:
         """A ``send`` that injects the banner into this (HTML) response.
 
         The middleware asks for it only once a response turned out to be an
-        injectable HTML page (``checked=True``: not checked again), so other
-        responses pay nothing for the banner.
+        injectable HTML page (``is_injectable``), so other responses pay nothing for
+        the banner.
         """
         scope_state = scope.setdefault("state", {})
 
@@ -316,7 +304,7 @@ class Banner:
             body = b"" if scope_state.get(RENDERED_KEY) else self.payload(scope, state, nonce=nonce)
             return head, body
 
-        return wrap_send(send, render, checked=checked)
+        return wrap_send(send, render)
 
     def route(self, scope: Scope, state: ConsentState) -> Response | None:
         """Answer ``{endpoint}/static/<asset>`` and ``{endpoint}/preferences``; else ``None``."""
@@ -350,16 +338,6 @@ class Banner:
         )
 
 
-def _digest(texts: Texts) -> str:
-    data = {
-        "language": texts.language,
-        "strings": dict(texts.strings),
-        "categories": {n: [c.title, c.description] for n, c in texts.categories.items()},
-    }
-    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(encoded).hexdigest()[:16]
-
-
 def _parse_query(query: str) -> list[tuple[str, str]]:
     """The query's fields; none at all when there are too many (never a 500)."""
     try:
@@ -379,11 +357,10 @@ def _scope_of(request: Any) -> Scope:
 
 
 def _banner_of(scope: Scope) -> tuple[Banner, ConsentState]:
-    state = scope.get("state") or {}
-    banner = state.get(STATE_KEY)
-    consent = state.get("consent")
-    if not isinstance(banner, Banner) or not isinstance(consent, ConsentState):
-        raise RuntimeError("the consent banner helpers need ConsentMiddleware in front of this app")
+    consent = consent_from_scope(scope)  # MiddlewareNotInstalled without the middleware
+    banner = scope["state"].get(BANNER_KEY)
+    if not isinstance(banner, Banner):
+        raise MiddlewareNotInstalled("the consent banner helpers need ConsentMiddleware")
     return banner, consent
 
 

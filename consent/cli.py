@@ -1,4 +1,4 @@
-"""The ``consent`` command: validate a policy file, make a secret key."""
+"""The ``consent`` command: validate a policy file, make a secret key, manage consent records."""
 
 from __future__ import annotations
 

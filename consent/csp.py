@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from .middleware import add_vary_cookie
+from .headers import add_vary_cookie
 from .policy import Policy
 
 NONCE_KEY = "csp_nonce"  # scope["state"] key; templates read request.state.csp_nonce

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -31,12 +31,8 @@ MAX_FORM_FIELDS = 100
 # opt_out categories.
 Action = Literal["accept_all", "reject_all", "save", "opt_out"]
 Source = Literal["json", "form", "delete", "banner"]
-_ACTIONS: dict[str, Action] = {
-    "accept_all": "accept_all",
-    "reject_all": "reject_all",
-    "save": "save",
-    "opt_out": "opt_out",
-}
+_ACTIONS: dict[str, Action] = {action: action for action in get_args(Action)}
+_ACTION_LIST = ", ".join(_ACTIONS)
 
 
 class _JsonChoice(BaseModel):
@@ -312,7 +308,7 @@ class Endpoints:
             elif key == "next":
                 next_value = value
         if action is None and not granted:
-            raise RequestError(400, "missing 'action' (accept_all, reject_all or save)")
+            raise RequestError(400, f"missing 'action' ({_ACTION_LIST})")
         known = _ACTIONS.get(action if action is not None else "save")
         if known is None:
             raise RequestError(

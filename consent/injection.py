@@ -84,13 +84,12 @@ def _head_position(data: bytes) -> int:
     return 0
 
 
-def wrap_send(send: Send, render: Render, *, checked: bool = False) -> Send:
-    """A ``send`` that injects ``render(headers)``'s payloads into HTML responses.
+def wrap_send(send: Send, render: Render) -> Send:
+    """A ``send`` that injects ``render(headers)``'s payloads into an HTML response.
 
+    The caller has already found the response injectable (``is_injectable``).
     ``render`` returns ``(head_payload, body_payload)`` or ``None`` to leave the
-    response alone; it is only called for injectable responses. ``checked=True``
-    says the caller already found the response injectable (``is_injectable``), so
-    its start message is not examined a second time.
+    response alone.
     """
     head_payload = b""
     body_payload = b""
@@ -108,17 +107,16 @@ def wrap_send(send: Send, render: Render, *, checked: bool = False) -> Send:
         message_type = message["type"]
         if message_type == "http.response.start":
             headers = list(message.get("headers") or ())
-            if checked or is_injectable(message["status"], headers):
-                payloads = render(headers)
-                if payloads is not None and (payloads[0] or payloads[1]):
-                    head_payload, body_payload = payloads
-                    active = True
-                    head_pending = bool(head_payload)
-                    added = len(head_payload) + len(body_payload)
-                    original_start = message
-                    changed_start = dict(message)
-                    changed_start["headers"] = _adjust(headers, added)
-                    return
+            payloads = render(headers)
+            if payloads is not None and (payloads[0] or payloads[1]):
+                head_payload, body_payload = payloads
+                active = True
+                head_pending = bool(head_payload)
+                added = len(head_payload) + len(body_payload)
+                original_start = message
+                changed_start = dict(message)
+                changed_start["headers"] = _adjust(headers, added)
+                return
             await send(message)
             return
         if original_start is not None and changed_start is not None:

@@ -26,8 +26,10 @@ from .cookies import (
     parse_cookie_header,
     set_cookie_name,
 )
+from .csp import NONCE_KEY
 from .errors import ConfigError
 from .gpc import WELL_KNOWN_PATH, WellKnownGpc
+from .headers import add_vary_cookie
 from .injection import BANNER_KEY, is_injectable
 from .lifetimes import Lifetimes
 from .policy import Policy
@@ -477,7 +479,7 @@ class ConsentMiddleware:
             if csp is not None:
                 nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
                 if nonce is not None:
-                    scope_state["csp_nonce"] = nonce
+                    scope_state[NONCE_KEY] = nonce
 
         # Strip what the app could not have set, and remember what to expire. Usually
         # every cookie is allowed: then the request's headers are left as they are (and
@@ -548,14 +550,7 @@ class ConsentMiddleware:
                 if csp is not None:
                     message["headers"] = headers = csp.apply(headers or (), allowed, nonce)
                 if inject and is_injectable(message.get("status", 200), headers or ()):
-                    target = self.banner.injector(scope, state, send, checked=True)
+                    target = self.banner.injector(scope, state, send)
             await target(message)
 
         return send_wrapper
-
-
-def add_vary_cookie(vary: bytes) -> bytes:
-    fields = [field.strip().lower() for field in vary.split(b",")]
-    if b"cookie" in fields or b"*" in fields:
-        return vary
-    return vary + b", Cookie" if vary.strip() else b"Cookie"

@@ -12,6 +12,7 @@ from consent.banner import (
     consent_settings_link,
     install_jinja2,
 )
+from consent.errors import MiddlewareNotInstalled
 
 from .banner_support import client, policy_with, request_app
 
@@ -47,7 +48,7 @@ def test_plain_function_with_nonce() -> None:
 
 def test_helpers_need_the_middleware() -> None:
     scope = {"type": "http", "path": "/", "headers": [], "query_string": b""}
-    with pytest.raises(RuntimeError, match="ConsentMiddleware"):
+    with pytest.raises(MiddlewareNotInstalled, match="ConsentMiddleware"):
         consent_head(Request(scope))
     with pytest.raises(TypeError):
         consent_settings_link(object())

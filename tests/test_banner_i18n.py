@@ -80,16 +80,3 @@ def test_built_in_languages_are_complete() -> None:
             "performance",
             "advertisement",
         }
-
-
-def test_shown_texts_are_identified_for_proof_of_consent() -> None:
-    def shown(policy_yaml: str, language: str) -> tuple[str, str]:
-        middleware = client(html_app(), policy_with(policy_yaml)).app
-        scope = {"type": "http", "headers": [(b"accept-language", language.encode())]}
-        return middleware.banner.shown(scope)  # type: ignore[attr-defined,no-any-return]
-
-    language, digest = shown("", "fr")
-    assert language == "fr"
-    assert shown("", "fr") == (language, digest)
-    assert shown("", "de")[1] != digest
-    assert shown("banner:\n  texts:\n    fr: {title: Autre}\n", "fr")[1] != digest
