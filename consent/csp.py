@@ -11,8 +11,9 @@ the app's own inline scripts running under both policies, the nonces, hashes and
 keywords of the app's ``script-src`` are copied into ours (copying cannot loosen anything,
 the app's header still applies).
 
-Per request the only work is a nonce and, for a runnable response, one concatenation: the
-header text around the nonce is built once per granted mask and cached.
+Per request the work is a nonce and, for a runnable response, one concatenation: the
+header text around the nonce is built once per granted mask and cached. When the app
+sends a CSP of its own, its ``script-src`` is also read on each runnable response.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ class Endpoints:
                 headers={"cache-control": "no-store"},
             )
             if error.status == 405:
-                response.headers["allow"] = "GET, HEAD, POST, DELETE"
+                response.headers["allow"] = error.allow or "GET, HEAD, POST, DELETE"
         await response(scope, receive, send)
 
     async def _dispatch(

@@ -44,11 +44,15 @@ class ConfigError(ConsentError, ValueError):
 
 
 class RequestError(ConsentError):
-    """A request to the consent endpoints was refused; ``status`` is the HTTP status."""
+    """A request to the consent endpoints was refused; ``status`` is the HTTP status.
 
-    def __init__(self, status: int, message: str) -> None:
+    ``allow`` lists the methods the path accepts, for a 405's ``Allow`` header.
+    """
+
+    def __init__(self, status: int, message: str, *, allow: str | None = None) -> None:
         self.status = status
         self.message = message
+        self.allow = allow
         super().__init__(f"{status}: {message}")
 
 

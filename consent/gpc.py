@@ -27,19 +27,27 @@ class WellKnownGpc:
         if config.gpc_last_update is not None:
             document["lastUpdate"] = config.gpc_last_update
         self.body = json.dumps(document).encode()
+        # Both answers are fixed: build them here, not per request.
+        self._ok = (200, self.body, _headers(self.body, _CACHE_CONTROL_HEADERS))
+        refusal = json.dumps({"error": "only GET and HEAD are allowed here"}).encode()
+        self._refused = (405, refusal, _headers(refusal, [(b"allow", b"GET, HEAD")]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
-        if method in ("GET", "HEAD"):
-            status, body = 200, self.body
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"cache-control", _CACHE_CONTROL),
-                (b"access-control-allow-origin", b"*"),
-            ]
-        else:
-            status, body = 405, b'{"error": "only GET and HEAD are allowed here"}'
-            headers = [(b"content-type", b"application/json"), (b"allow", b"GET, HEAD")]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        status, body, headers = self._ok if method in ("GET", "HEAD") else self._refused
+        await send({"type": "http.response.start", "status": status, "headers": list(headers)})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+
+_CACHE_CONTROL_HEADERS = [
+    (b"cache-control", _CACHE_CONTROL),
+    (b"access-control-allow-origin", b"*"),
+]
+
+
+def _headers(body: bytes, extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", b"application/json"),
+        *extra,
+        (b"content-length", str(len(body)).encode()),
+    ]

@@ -34,6 +34,9 @@ class Policy:
         self.required_mask = self.mask_of(self.required)
         self.all_mask = (1 << len(self.category_names)) - 1
         self.optional_mask = self.all_mask & ~self.required_mask
+        self.optional: tuple[str, ...] = tuple(
+            name for name in self.category_names if name not in self.required
+        )
         # What the token records the choice was about (consent/taxonomy.py): a change of
         # categories, cookies or texts asks again, unless text_fixes marks it a typo fix.
         structure = structure_hash(config)

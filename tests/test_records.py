@@ -71,7 +71,9 @@ async def test_receipt_shows_only_the_visitors_own_decisions(backend: Backend) -
     undecided = await call(app, "GET", "/consent/receipt")
     assert undecided.status == 200
     assert undecided.json() == {"consent_id": None, "records": []}
-    assert (await call(app, "POST", "/consent/receipt", body={})).status == 405
+    refused = await call(app, "POST", "/consent/receipt", body={})
+    assert refused.status == 405
+    assert (b"allow", b"GET, HEAD") in refused.headers
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,6 @@ class Verdict:
     """What ``verify`` found: ``problems`` names each bad record; empty means intact."""
 
     checked: int = 0
-    head: Head | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -75,7 +74,7 @@ def verify(records: list[StoredRecord], head: Head | None) -> Verdict:
     that leads nowhere means the record it named was deleted or edited, and a
     walk that steps back in stored order means records were moved.
     """
-    verdict = Verdict(checked=len(records), head=head)
+    verdict = Verdict(checked=len(records))
     problems = verdict.problems
     if head is None:
         problems.append("the chain head row is missing: the records tables were tampered with")

@@ -178,7 +178,7 @@ def _prune(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     async def work(store: Store, _spool: Spool, policy: Policy) -> int:
         counts = await store.day_counts(since=args.since, until=args.until)
-        optional = tuple(n for n in policy.category_names if n not in policy.required)
+        optional = policy.optional
         rows = aggregate(counts, optional, args.period)
         print(table(rows, optional))
         if args.plot:

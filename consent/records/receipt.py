@@ -17,7 +17,7 @@ _HIDDEN = ("seq", "prev_hash")
 async def receipt_response(recorder: Recorder | None, method: str, state: ConsentState) -> Response:
     """200 with ``{"consent_id", "records": [...]}``; an undecided visitor gets an empty list."""
     if method not in ("GET", "HEAD"):
-        raise RequestError(405, f"method {method} is not allowed here")
+        raise RequestError(405, f"method {method} is not allowed here", allow="GET, HEAD")
     if recorder is None:
         raise RequestError(404, "consent records are turned off on this site")
     records: list[dict[str, Any]] = []

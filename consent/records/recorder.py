@@ -77,7 +77,7 @@ class Recorder:
         self.timeout = settings.timeout_seconds
         self.shown_hash = shown_hash(policy)
         self.spool = Spool(spool_path(settings, self.url))
-        self._optional = frozenset(policy.category_names) - policy.required
+        self._optional = frozenset(policy.optional)
         self._runtime: _Runtime | None = None
         self._schema_ready = False
 
@@ -139,7 +139,8 @@ class Recorder:
         # A refusal waits for a healthy store (milliseconds), never for a sick one.
         error = await self._write(decision, min(self.timeout, REFUSAL_WAIT))
         if error is not None:
-            self.spool.add(decision)
+            # open, flock, write, fsync: off the event loop, other requests go on meanwhile.
+            await asyncio.to_thread(self.spool.add, decision)
             self._runtime_here().retry_later()
 
     async def _write(
@@ -271,7 +272,7 @@ class _Runtime:
             waiting: list[Decision] = []
             result: StoreUnavailable | None = None
             try:
-                waiting = spool.pending() if spool.has_pending() else []
+                waiting = await asyncio.to_thread(spool.pending) if spool.has_pending() else []
                 await self.ready()
                 await self.store.append(waiting, new=decisions)
             except Exception as error:
@@ -283,7 +284,8 @@ class _Runtime:
                 )
             else:
                 if waiting:
-                    spool.remove({decision.record_id for decision in waiting})
+                    done = {decision.record_id for decision in waiting}
+                    await asyncio.to_thread(spool.remove, done)
             for _, future in batch:
                 if not future.done():
                     future.set_result(result)

@@ -30,12 +30,12 @@ def period_of(day: str, period: Period) -> str:
 
 
 def aggregate(
-    counts: list[tuple[str, str, str, int]], categories: tuple[str, ...], period: Period
+    counts: list[tuple[str, str, int]], categories: tuple[str, ...], period: Period
 ) -> list[Row]:
-    """Fold ``(day, granted, refused, n)`` rows into one row per period."""
+    """Fold ``(day, granted, n)`` rows into one row per period."""
     totals: dict[str, int] = {}
     granted: dict[str, dict[str, int]] = {}
-    for day, granted_text, _refused, count in counts:
+    for day, granted_text, count in counts:
         key = period_of(day, period)
         totals[key] = totals.get(key, 0) + count
         bucket = granted.setdefault(key, {})

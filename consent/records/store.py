@@ -39,7 +39,6 @@ class Store:
     def __init__(
         self, url: URL, *, prefix: str = "consent_", timeout: float = 3.0, pooled: bool = True
     ) -> None:
-        self.url = url
         self.tables = schema(prefix)
         self.prefix = prefix
         self.is_sqlite = url.get_backend_name() == "sqlite"
@@ -200,19 +199,19 @@ class Store:
 
     async def day_counts(
         self, *, since: str | None = None, until: str | None = None
-    ) -> list[tuple[str, str, str, int]]:
-        """(day, granted, refused, count) rows: the raw material of ``stats``."""
+    ) -> list[tuple[str, str, int]]:
+        """(day, granted, count) rows: the raw material of ``stats``."""
         records = self.tables.records
         day = func.substr(records.c.created_at, 1, 10).label("day")
-        query = select(day, records.c.granted, records.c.refused, func.count().label("n"))
+        query = select(day, records.c.granted, func.count().label("n"))
         if since is not None:
             query = query.where(records.c.created_at >= since)
         if until is not None:
             query = query.where(records.c.created_at < until)
-        query = query.group_by(day, records.c.granted, records.c.refused).order_by(day)
+        query = query.group_by(day, records.c.granted).order_by(day)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [(str(r.day), str(r.granted), str(r.refused), int(r.n)) for r in rows]
+        return [(str(r.day), str(r.granted), int(r.n)) for r in rows]
 
     async def _head(self, conn: AsyncConnection, *, lock: bool) -> Head:
         chain = self.tables.chain
