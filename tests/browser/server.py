@@ -1,4 +1,4 @@
-"""The example shop served by uvicorn on a free loopback port, in a background thread."""
+"""Apps served by uvicorn on a loopback port of their own, in a background thread."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from examples import starlette_app
 
@@ -26,34 +27,34 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def serve_example(timeout: float = 15.0) -> Iterator[str]:
-    """Yield the base URL once uvicorn reports it is listening; stop it afterwards."""
-    port = free_port()
+def serve(app: ASGIApp, timeout: float = 15.0) -> Iterator[str]:
+    """Serve ``app`` on a loopback port of its own; yield its origin once uvicorn is up."""
+    # Bound here, not by uvicorn: no other process can take the port in between.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
-        starlette_app.create_app([KEY]),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
+        app, log_level="warning", lifespan="off", http="h11", ws="none", access_log=False
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
-    # Polling uvicorn's own readiness flag: it flips once the socket is bound.
-    while not server.started:
+    while not server.started:  # uvicorn's own readiness flag, polled
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
-        time.sleep(0.01)
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.005)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout)
+        sock.close()
+
+
+@contextmanager
+def serve_example() -> Iterator[str]:
+    """The example shop, served as :func:`serve` serves any app."""
+    with serve(starlette_app.create_app([KEY])) as origin:
+        yield origin

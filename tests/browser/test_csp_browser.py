@@ -13,16 +13,11 @@ these tests with a message; in CI (``CI=true``) it fails them.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consent import ConsentMiddleware, csp_nonce, policy_from_string
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, serve
 
 pytestmark = pytest.mark.browser
 
@@ -73,32 +68,6 @@ class Sites:
     site: str
     third: str
     third_party: ThirdParty
-
-
-@contextmanager
-def serve(app: ASGIApp, timeout: float = 15.0) -> Iterator[str]:
-    """Serve ``app`` on a loopback port of its own; yield its origin once uvicorn is up."""
-    # Bound here, not by uvicorn: no other process can take the port in between.
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", http="h11", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:  # uvicorn's own readiness flag, polled
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
 
 
 def site_app(third: str) -> ASGIApp:
