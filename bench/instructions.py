@@ -10,7 +10,9 @@ only (the set-up is excluded by collecting inside ``itertools.starmap`` alone)::
     callgrind_annotate /tmp/cg.out | head -30
 
 The "totals" line divided by ``visitors * rounds`` is the cost of one request; the same
-with ``--stack bare`` is the app's share, so the difference is the middleware's.
+with ``--stack bare`` is the app's share, so the difference is the middleware's. With
+``--stack session`` (Starlette's ``SessionMiddleware`` on the same visitors) the goal
+ratio can be read in instructions too, which do not depend on the machine's mood.
 """
 
 from __future__ import annotations
@@ -23,8 +25,16 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Scope
 
 from .asgi import call
-from .policies import example_policy
-from .scenario import app, consent_credential, consent_stack, make_visitors, requests
+from .policies import example_policy, regional_policy, with_csp
+from .scenario import (
+    app,
+    consent_credential,
+    consent_stack,
+    make_visitors,
+    requests,
+    session_credential,
+    session_stack,
+)
 
 
 def run(stack: ASGIApp, scopes: Sequence[Scope]) -> None:
@@ -34,16 +44,27 @@ def run(stack: ASGIApp, scopes: Sequence[Scope]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions", description=__doc__)
-    parser.add_argument("--stack", choices=("consent", "bare"), default="consent")
+    parser.add_argument(
+        "--stack",
+        choices=("consent", "regimes", "csp", "regimes-csp", "session", "bare"),
+        default="consent",
+    )
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
 
     policy = example_policy()
     visitors = make_visitors(args.visitors, policy)
-    stack = consent_stack(policy)() if args.stack == "consent" else app
-    batches = [requests(visitors, counter, consent_credential) for counter in range(args.rounds)]
-    run(stack, requests(visitors, -1, consent_credential))  # every token verified once
+    stack, credential = {
+        "consent": (consent_stack(policy)(), consent_credential),
+        "regimes": (consent_stack(regional_policy())(), consent_credential),
+        "csp": (consent_stack(with_csp(policy))(), consent_credential),
+        "regimes-csp": (consent_stack(with_csp(regional_policy()))(), consent_credential),
+        "session": (session_stack(), session_credential),
+        "bare": (app, consent_credential),
+    }[args.stack]
+    batches = [requests(visitors, counter, credential) for counter in range(args.rounds)]
+    run(stack, requests(visitors, -1, credential))  # every token verified once
     gc.disable()
     # Only what runs inside starmap is counted (--toggle-collect=starmap_next).
     list(itertools.starmap(run, [(stack, batch) for batch in batches]))

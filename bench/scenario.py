@@ -45,7 +45,7 @@ RESPONSE_COOKIES = (
     "sid", "csrftoken", "lang", "_ga", "_ga_ABC123",
     "_pk_id.1.a1b2", "_hjSession_123", "_fbp", "IDE", "ab_test",
 )  # fmt: skip
-# The country each visitor's requests carry (CF-IPCountry); only the regimes stack reads it.
+# The country each visitor's requests carry (CF-IPCountry); only the regimes stacks read it.
 COUNTRIES = (b"FR", b"DE", b"US", b"US-CA", b"BR")
 ALL_NAMES = sorted({n for names in JAR.values() for n in names} | set(RESPONSE_COOKIES))
 
@@ -235,6 +235,9 @@ def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
         Variant("csp", "ConsentMiddleware + Content-Security-Policy",
                 consent_stack(with_csp(example)),
                 consent_credential, informational=True),
+        # Issue 5's goal: the first ratio with regimes and the CSP on together.
+        Variant("regimes-csp", "ConsentMiddleware, regimes + CSP",
+                consent_stack(with_csp(regional)), consent_credential),
         Variant("banner", "ConsentMiddleware + banner injected into the page",
                 consent_stack(with_banner(example)), consent_credential, informational=True),
         Variant("banner-large", f"ConsentMiddleware + banner, {len(large.declarations):,} cookies",

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# Added to a response whose headers depend on the Cookie header: immutable, so one tuple
+# is shared by every response.
+VARY_COOKIE = (b"vary", b"Cookie")
+
 
 def request_header(scope: Mapping[str, Any], name: bytes) -> bytes | None:
     """The first value of header ``name`` (lower case, as ASGI delivers names)."""

@@ -26,10 +26,10 @@ from .cookies import (
     parse_cookie_header,
     set_cookie_name,
 )
-from .csp import NONCE_KEY
+from .csp import CONTENT_TYPE, CSP_HEADER, NONCE_KEY
 from .errors import ConfigError
 from .gpc import WELL_KNOWN_PATH, WellKnownGpc
-from .headers import add_vary_cookie
+from .headers import VARY_COOKIE, add_vary_cookie
 from .injection import BANNER_KEY, is_injectable
 from .lifetimes import Lifetimes
 from .policy import Policy
@@ -46,7 +46,6 @@ _CACHE_SIZE = 8192
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
-_VARY_COOKIE = (_VARY, b"Cookie")  # immutable: one tuple shared by every response
 _SECURE_SCHEMES = ("https", "wss")
 # Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
 # its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
@@ -306,10 +305,17 @@ class ConsentMiddleware:
         return result
 
     def _filter(
-        self, headers: Any, allowed: int, expiries: Sequence[bytes]
+        self,
+        headers: Any,
+        allowed: int,
+        expiries: Sequence[bytes],
+        csp: ContentSecurityPolicy | None = None,
+        nonce: bytes | None = None,
     ) -> list[tuple[bytes, bytes]]:
         """Drop ``Set-Cookie``s not allowed, add ``expiries`` and ``Vary: Cookie`` where needed.
 
+        With ``csp``, also add the consent CSP to a response that runs scripts (csp.py):
+        its ``Content-Type`` and the app's own policies are found in the same pass.
         Runs once per response over every header: locals and the raw-name cache instead
         of a parse and a method call per ``Set-Cookie``.
         """
@@ -317,6 +323,8 @@ class ConsentMiddleware:
         append = result.append
         bits = self._set_cookie_bits
         vary_index = -1
+        content_type: bytes | None = None  # looked for only with a CSP
+        app_policies: tuple[bytes, ...] = ()  # the app's own CSPs: rare, no list per response
         # Rebound by every Set-Cookie: still None after the loop means there was none.
         # (Cheaper than setting a flag per Set-Cookie, which costs two opcodes each.)
         equals: bytes | None = None
@@ -336,6 +344,11 @@ class ConsentMiddleware:
                     # lower-case "vary" still compares equal after lower().
                     if len(key) == 4 and key.lower() == _VARY:
                         vary_index = len(result)
+                    elif csp is not None:  # one test per other header without a CSP
+                        if len(key) == 12 and key.lower() == CONTENT_TYPE:
+                            content_type = value  # the last one, as a dict would keep
+                        elif len(key) == 23 and key.lower() == CSP_HEADER:
+                            app_policies += (value,)
                     append(header)
                     continue
             raw_name, equals, _ = value.partition(b"=")
@@ -349,9 +362,17 @@ class ConsentMiddleware:
                     append(header)
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
+        if content_type is not None:  # implies csp
+            assert csp is not None
+            policy = csp.header_value(content_type, allowed, nonce, app_policies)
+            if policy is not None:
+                append((csp.header_name, policy))
+                # The policy depends on the consent cookie too: Vary as if a Set-Cookie
+                # had been seen (no flag of its own on the path without a CSP).
+                equals = b""
         if equals is not None or expiries:
             if vary_index < 0:
-                append(_VARY_COOKIE)
+                append(VARY_COOKIE)
             else:
                 result[vary_index] = (_VARY, add_vary_cookie(result[vary_index][1]))
         return result
@@ -473,13 +494,14 @@ class ConsentMiddleware:
                 await self.endpoints.handle(scope, receive, send, state, pairs, secure)
                 return
         csp = None
-        nonce = None
+        nonce: bytes | None = None  # as the CSP header carries it
         if not self._plain_send and scope_type == "http":
             csp = self.csp
             if csp is not None:
-                nonce = csp.new_nonce()  # read by templates as request.state.csp_nonce
-                if nonce is not None:
-                    scope_state[NONCE_KEY] = nonce
+                made = csp.new_nonce()
+                if made is not None:
+                    # Read by templates as request.state.csp_nonce.
+                    scope_state[NONCE_KEY], nonce = made
 
         # Strip what the app could not have set, and remember what to expire. Usually
         # every cookie is allowed: then the request's headers are left as they are (and
@@ -521,10 +543,36 @@ class ConsentMiddleware:
                 return send(message)
 
             await self.app(scope, receive, send_wrapper)
+        elif csp is not None and not (self._inject and scope["method"] != "HEAD"):
+            await self.app(scope, receive, self._csp_send(send, allowed, expiries, csp, nonce))
         else:
             await self.app(
                 scope, receive, self._page_send(scope, state, send, allowed, expiries, nonce)
             )
+
+    def _csp_send(
+        self,
+        send: Send,
+        allowed: int,
+        expiries: Sequence[bytes],
+        csp: ContentSecurityPolicy,
+        nonce: bytes | None,
+    ) -> Callable[[Message], Awaitable[None]]:
+        """The plain ``send_wrapper`` of ``__call__`` with our CSP added (no banner).
+
+        Made by a method, not in ``__call__``: its extra variables would otherwise be
+        cells of every request, CSP or not.
+        """
+        filter_headers = self._filter
+
+        def csp_send(message: Message) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                message["headers"] = filter_headers(
+                    message.get("headers") or (), allowed, expiries, csp, nonce
+                )
+            return send(message)
+
+        return csp_send
 
     def _page_send(
         self,
@@ -533,7 +581,7 @@ class ConsentMiddleware:
         send: Send,
         allowed: int,
         expiries: Sequence[bytes],
-        nonce: str | None,
+        nonce: bytes | None,
     ) -> Send:
         """Like the ``send_wrapper`` of ``__call__``, adding the CSP header and the banner."""
         filter_headers = self._filter
@@ -545,10 +593,10 @@ class ConsentMiddleware:
             nonlocal target
             if message["type"] in _START_MESSAGES:
                 headers = message.get("headers")
-                if headers is not None or expiries:
-                    message["headers"] = headers = filter_headers(headers or (), allowed, expiries)
-                if csp is not None:
-                    message["headers"] = headers = csp.apply(headers or (), allowed, nonce)
+                if headers is not None or expiries or csp is not None:
+                    message["headers"] = headers = filter_headers(
+                        headers or (), allowed, expiries, csp, nonce
+                    )
                 if inject and is_injectable(message.get("status", 200), headers or ()):
                     target = self.banner.injector(scope, state, send)
             await target(message)

@@ -10,13 +10,13 @@ from bench import goals, measure, render
 from bench.__main__ import main
 
 
-def test_benchmark_measures_every_stack_and_both_goals() -> None:
+def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
     result = measure(visitors=8, large_size=60, min_rounds=2, max_rounds=2, window=2)
     assert result.rounds == 2
     for variant in result.variants:
         assert result.per_request_us(variant.key) > 0
         assert math.isfinite(result.median_us(variant.key))
-    assert [math.isfinite(goal.value) for goal in goals(result)] == [True, True]
+    assert [math.isfinite(goal.value) for goal in goals(result)] == [True, True, True]
     table = render(result)
     assert "SessionMiddleware (Starlette)" in table
     assert "60 declared cookies" in table
@@ -27,4 +27,5 @@ def test_benchmark_command_prints_the_report(capsys: pytest.CaptureFixture[str])
     assert main([*argv, "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "ConsentMiddleware overhead / SessionMiddleware overhead" in out
-    assert out.count("PASS") + out.count("FAIL") == 2
+    assert out.count("PASS") + out.count("FAIL") == 3
+    assert "regimes + CSP / SessionMiddleware overhead" in out

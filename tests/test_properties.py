@@ -158,3 +158,47 @@ def test_undeclared_cookies_pass_under_allow(headers: list[Header]) -> None:
         category = _ALLOW.category_of(name)
         undeclared = category is None
         assert (value in kept) == (undeclared or category == "necessary" or name in OWN_NAMES)
+
+
+# The CSP (csp.py) is found and added in the same pass over the response headers as the
+# cookie filter: with it on, every cookie decision must stay exactly the same.
+_CSP_POLICY = Policy(
+    POLICY.config.model_copy(update={"csp": POLICY.config.csp.model_copy(update={"enabled": True})})
+)
+_CSP_MIDDLEWARE: ASGIApp = ConsentMiddleware(APP, policy=_CSP_POLICY, secret_keys=KEY)
+_page_headers = st.sampled_from(
+    [
+        (b"content-type", b"text/html"),
+        (b"Content-Type", b"application/json"),
+        (b"CONTENT-TYPE", b"text/html; charset=utf-8"),
+        (b"content-security-policy", b"script-src 'self' 'nonce-app1'"),
+        (b"Content-Security-Policy", b"img-src *"),
+        (b"content-length", b"0"),
+    ]
+)
+_csp_headers = st.lists(
+    st.one_of(st.tuples(_set_cookie_key, _value), _other, _page_headers), max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(granted=_granted, headers=_csp_headers)
+def test_the_csp_changes_no_cookie_decision(
+    granted: frozenset[str] | None, headers: list[Header]
+) -> None:
+    request_headers = [] if granted is None else [(b"cookie", consent_cookie(granted))]
+    APP.headers = headers
+    plain = response_headers(call_sync(MIDDLEWARE, http_scope(headers=request_headers)))
+    with_csp = response_headers(call_sync(_CSP_MIDDLEWARE, http_scope(headers=request_headers)))
+
+    content_types = [value for key, value in headers if key.lower() == b"content-type"]
+    runnable = bool(content_types) and content_types[-1].split(b";")[0] == b"text/html"
+    kept = [header for header in plain if header != (b"vary", b"Cookie")]
+    assert with_csp[: len(kept)] == kept  # the same headers, in the same order
+    added = with_csp[len(kept) :]
+    has_set_cookie = any(key.lower() == b"set-cookie" for key, _ in headers)
+    if runnable:
+        assert [key for key, _ in added] == [b"content-security-policy", b"vary"]
+        assert b"script-src 'self'" in added[0][1]
+    else:
+        assert added == ([(b"vary", b"Cookie")] if has_set_cookie else [])
