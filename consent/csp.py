@@ -32,12 +32,7 @@ _CACHE_SIZE = 4096
 # 18 random bytes (144 bits, above CSP's 128) make 36 hex digits (hex, not base64: in C
 # it costs a tenth as much, and hex digits are base64 characters, as CSP asks).
 _NONCE_BYTES = 18
-_NONCE_CHARS = 36
 _NONCE_BATCH = 256
-_NONCE_SLICES = tuple(
-    slice(start, start + _NONCE_CHARS)
-    for start in range(0, _NONCE_CHARS * _NONCE_BATCH, _NONCE_CHARS)
-)
 # A nonce as templates read it (text) and as the header carries it (bytes), made together.
 Nonce = tuple[str, bytes]
 CONTENT_TYPE = b"content-type"
@@ -89,11 +84,9 @@ class ContentSecurityPolicy:
         try:
             return self._nonces.pop()
         except IndexError:  # empty: refill (pop is atomic, so threads cannot share one)
-            text = secrets.token_bytes(_NONCE_BYTES * _NONCE_BATCH).hex()
-            # Cut in C (map over slices), not in a comprehension: 256 nonces per refill.
-            texts = list(map(text.__getitem__, _NONCE_SLICES))
-            chunks = list(map(text.encode("ascii").__getitem__, _NONCE_SLICES))
-            self._nonces = list(zip(texts, chunks, strict=True))
+            # One space every 18 bytes, so that split() cuts the nonces in C.
+            text = secrets.token_bytes(_NONCE_BYTES * _NONCE_BATCH).hex(" ", _NONCE_BYTES)
+            self._nonces = list(zip(text.split(" "), text.encode().split(b" "), strict=True))
             return self._nonces.pop()
 
     def _learn_parts(self, key: int) -> _Parts:
