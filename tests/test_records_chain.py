@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from consent.records import Decision, Head, verify
 from consent.records.chain import GENESIS, canonical, link
+from consent.records.model import FIELDS
+from consent.records.schema import schema
 
 
 def _decisions(count: int) -> list[Decision]:
@@ -68,3 +71,15 @@ def test_pruned_chain_verifies_from_its_anchor() -> None:
     pruned = Head(5, CHAIN[-1].hash, 2, CHAIN[1].hash)
     assert verify(CHAIN[2:], pruned).ok
     assert not verify(CHAIN[3:], pruned).ok
+
+
+def test_content_round_trips_and_the_table_has_every_field() -> None:
+    decision = _decisions(1)[0]
+    content = decision.content()
+    assert content["granted"] == ["necessary", "analytics"]  # JSON takes lists
+    assert Decision.from_content(json.loads(json.dumps(content))) == decision
+    # A database may hand back 1 for True and text for numbers: coerced to the field type.
+    coerced = Decision.from_content({**content, "gpc": 1, "revision": "1"})
+    assert coerced.gpc is True
+    assert coerced.revision == 1
+    assert [column.name for column in schema("x_").records.columns] == list(FIELDS)

@@ -65,8 +65,7 @@ def _open(policy: Policy) -> tuple[Store, Spool]:
     url = async_url(configured_url(settings))
     if url.get_backend_name() == "sqlite" and not Path(str(url.database)).exists():
         raise CommandError(f"no records database at {url.database} (nothing recorded yet?)")
-    store = Store(url, prefix=settings.table_prefix, timeout=settings.timeout_seconds)
-    return store, Spool(spool_path(settings, url))
+    return Store.configured(settings, url), Spool(spool_path(settings, url))
 
 
 def _run(args: argparse.Namespace, work: Callable[[Store, Spool, Policy], Awaitable[int]]) -> int:

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 Action = Literal["grant", "refusal", "change", "withdrawal"]
-
-# Field order of exports and receipts; the chain hash does not depend on it.
-FIELDS = (
-    "seq",
-    "record_id",
-    "consent_id",
-    "created_at",
-    "action",
-    "granted",
-    "refused",
-    "revision",
-    "shown_hash",
-    "gpc",
-    "source",
-    "user_agent",
-    "ip",
-    "prev_hash",
-    "hash",
-)
 
 
 def utc_text(moment: datetime) -> str:
@@ -35,7 +17,12 @@ def utc_text(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A record's content, before it takes its place in the chain."""
+    """A record's content, before it takes its place in the chain.
+
+    The fields are the record's columns, exports and hashed content, in this order:
+    everything else (``FIELDS``, the store's rows, the spool's lines) is derived from
+    them, so a new field is added here and in the table (schema.py) only.
+    """
 
     record_id: str
     consent_id: str | None
@@ -51,37 +38,40 @@ class Decision:
     ip: str | None
 
     def content(self) -> dict[str, Any]:
-        return {
-            "record_id": self.record_id,
-            "consent_id": self.consent_id,
-            "created_at": self.created_at,
-            "action": self.action,
-            "granted": list(self.granted),
-            "refused": list(self.refused),
-            "revision": self.revision,
-            "shown_hash": self.shown_hash,
-            "gpc": self.gpc,
-            "source": self.source,
-            "user_agent": self.user_agent,
-            "ip": self.ip,
-        }
+        """The fields as JSON takes them (lists for the category tuples)."""
+        data = {name: getattr(self, name) for name in DECISION_FIELDS}
+        for name in LIST_FIELDS:
+            data[name] = list(data[name])
+        return data
 
     @classmethod
     def from_content(cls, data: dict[str, Any]) -> Decision:
-        return cls(
-            record_id=str(data["record_id"]),
-            consent_id=data["consent_id"],
-            created_at=str(data["created_at"]),
-            action=data["action"],
-            granted=tuple(data["granted"]),
-            refused=tuple(data["refused"]),
-            revision=int(data["revision"]),
-            shown_hash=str(data["shown_hash"]),
-            gpc=bool(data["gpc"]),
-            source=str(data["source"]),
-            user_agent=str(data["user_agent"]),
-            ip=data["ip"],
-        )
+        """Back from :meth:`content` (a spooled line, a row): each field to its type."""
+        return cls(**{name: _CONVERTERS[name](data[name]) for name in DECISION_FIELDS})
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _converter(annotation: Any) -> Callable[[Any], Any]:
+    # Plain types are coerced (a database may hand back 1 for True); optional and
+    # literal fields are taken as they come.
+    if annotation in (str, int, bool):
+        return annotation  # type: ignore[no-any-return]
+    if getattr(annotation, "__origin__", None) is tuple:
+        return tuple
+    return _same
+
+
+DECISION_FIELDS = tuple(field.name for field in fields(Decision))
+# Tuples in a record, lists in JSON, comma-joined text in the store.
+LIST_FIELDS = tuple(
+    name for name, hint in get_type_hints(Decision).items() if _converter(hint) is tuple
+)
+_CONVERTERS = {name: _converter(hint) for name, hint in get_type_hints(Decision).items()}
+# Field order of exports and receipts; the chain hash does not depend on it.
+FIELDS = ("seq", *DECISION_FIELDS, "prev_hash", "hash")
 
 
 @dataclass(frozen=True, slots=True)

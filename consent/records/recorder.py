@@ -215,12 +215,7 @@ class Recorder:
         loop = asyncio.get_running_loop()
         runtime = self._runtime
         if runtime is None or runtime.loop is not loop:
-            store = Store(
-                self.url,
-                prefix=self.settings.table_prefix,
-                timeout=self.timeout,
-                pooled=pooled,
-            )
+            store = Store.configured(self.settings, self.url, pooled=pooled)
             runtime = self._runtime = _Runtime(self, loop, store)
         return runtime
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.engine import URL, Row
@@ -21,8 +21,11 @@ from sqlalchemy.pool import NullPool
 
 from ..errors import ConfigError, ConsentError
 from .chain import GENESIS, Head, link
-from .model import Decision, StoredRecord
+from .model import DECISION_FIELDS, LIST_FIELDS, Decision, StoredRecord
 from .schema import HEAD_ID, SCHEMA_VERSION, schema
+
+if TYPE_CHECKING:
+    from ..config import RecordsSettings
 
 APPLICATION_NAME = "consent-records"
 _PAGE = 5000
@@ -43,6 +46,13 @@ class Store:
         self.prefix = prefix
         self.is_sqlite = url.get_backend_name() == "sqlite"
         self.engine = _engine(url, timeout=timeout, pooled=pooled)
+
+    @classmethod
+    def configured(cls, settings: RecordsSettings, url: URL, *, pooled: bool = True) -> Store:
+        """The store of the ``records:`` settings, at ``url`` (their URL made async)."""
+        return cls(
+            url, prefix=settings.table_prefix, timeout=settings.timeout_seconds, pooled=pooled
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -270,24 +280,10 @@ def _lock_key(prefix: str) -> int:
 
 
 def _row(record: StoredRecord) -> dict[str, Any]:
-    decision = record.decision
-    return {
-        "seq": record.seq,
-        "record_id": decision.record_id,
-        "consent_id": decision.consent_id,
-        "created_at": decision.created_at,
-        "action": decision.action,
-        "granted": ",".join(decision.granted),
-        "refused": ",".join(decision.refused),
-        "revision": decision.revision,
-        "shown_hash": decision.shown_hash,
-        "gpc": decision.gpc,
-        "source": decision.source,
-        "user_agent": decision.user_agent,
-        "ip": decision.ip,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
+    row = record.as_dict()
+    for name in LIST_FIELDS:
+        row[name] = ",".join(row[name])
+    return row
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -295,18 +291,7 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 def _record(row: Row[Any]) -> StoredRecord:
-    decision = Decision(
-        record_id=row.record_id,
-        consent_id=row.consent_id,
-        created_at=row.created_at,
-        action=row.action,
-        granted=_split(row.granted),
-        refused=_split(row.refused),
-        revision=int(row.revision),
-        shown_hash=row.shown_hash,
-        gpc=bool(row.gpc),
-        source=row.source,
-        user_agent=row.user_agent,
-        ip=row.ip,
-    )
-    return StoredRecord(int(row.seq), decision, row.prev_hash, row.hash)
+    content = {name: getattr(row, name) for name in DECISION_FIELDS}
+    for name in LIST_FIELDS:
+        content[name] = _split(content[name])
+    return StoredRecord(int(row.seq), Decision.from_content(content), row.prev_hash, row.hash)
