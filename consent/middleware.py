@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
 _CACHE_SIZE = 8192
+_MASKS_CACHED = 256  # distinct allowed masks with a Set-Cookie cache each
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
@@ -164,11 +165,14 @@ class ConsentMiddleware:
             (config.endpoint, WELL_KNOWN_PATH) if config.gpc else (config.endpoint,)
         )
         self._verdicts: dict[bytes, _Verdict] = {}
-        # Hot-path shortcuts to a verdict's bit, keyed by the raw text before the first
-        # "=" (of a request cookie piece, of a Set-Cookie value): the name is a function
-        # of that text, so one slice and one dict probe replace parsing each cookie.
+        # Hot-path shortcuts keyed by the raw text before the first "=" (of a request
+        # cookie piece, of a Set-Cookie value): the name is a function of that text, so
+        # one partition and one dict probe replace parsing each cookie. Request cookies
+        # map to their verdict bit (what is allowed is only known once the consent
+        # cookie is found); Set-Cookies, per allowed mask, straight to keep or drop: a
+        # bool the interpreter tests without a call, and no ``&`` per cookie.
         self._request_bits: dict[bytes, int] = {}
-        self._set_cookie_bits: dict[bytes, int] = {}
+        self._set_cookie_keeps: dict[int, dict[bytes, bool]] = {}
         # The app's own b"set-cookie" object, once seen (_filter).
         self._set_cookie_key = _SET_COOKIE
         self._decisions: dict[bytes, _Decision] = {}
@@ -227,15 +231,25 @@ class ConsentMiddleware:
         return bit
 
     def _set_cookie_bit(self, value: bytes) -> int:
-        """The bit of a ``Set-Cookie`` value (cache miss of ``_filter``)."""
-        bit = self._verdict(set_cookie_name(value)).bit
-        equals = value.find(b"=")
-        if equals >= 0:
-            # Text before the first "=" decides the name: a ";" in it makes it nameless.
-            if len(self._set_cookie_bits) >= _CACHE_SIZE:
-                self._set_cookie_bits.clear()
-            self._set_cookie_bits[value[:equals]] = bit
-        return bit
+        """The verdict bit of a ``Set-Cookie`` value (its name parsed as browsers do)."""
+        return self._verdict(set_cookie_name(value)).bit
+
+    def _keeps(self, allowed: int) -> dict[bytes, bool]:
+        """The keep-or-drop cache of one allowed mask (a cache miss of ``_filter``)."""
+        if len(self._set_cookie_keeps) >= _MASKS_CACHED:
+            self._set_cookie_keeps.clear()  # masks are signed choices, but stay bounded
+        keeps: dict[bytes, bool] = {}
+        self._set_cookie_keeps[allowed] = keeps
+        return keeps
+
+    def _learn_keep(self, keeps: dict[bytes, bool], value: bytes, allowed: int) -> bool:
+        """Whether a ``Set-Cookie`` with a name may leave (a cache miss of ``_filter``)."""
+        keep = bool(self._set_cookie_bit(value) & allowed)
+        if len(keeps) >= _CACHE_SIZE:
+            keeps.clear()  # names are the app's, but keep the cache bounded anyway
+        # Text before the first "=" decides the name: a ";" in it makes it nameless.
+        keeps[value.partition(b"=")[0]] = keep
+        return keep
 
     def _decision(self, raw: bytes, now: float) -> _Decision:
         """Verify ``raw`` (a cache miss or an expired entry of ``_decisions``)."""
@@ -321,7 +335,9 @@ class ConsentMiddleware:
         """
         result: list[tuple[bytes, bytes]] = []
         append = result.append
-        bits = self._set_cookie_bits
+        keeps = self._set_cookie_keeps.get(allowed)
+        if keeps is None:
+            keeps = self._keeps(allowed)
         vary_index = -1
         content_type: bytes | None = None  # looked for only with a CSP
         app_policies: tuple[bytes, ...] = ()  # the app's own CSPs: rare, no list per response
@@ -353,12 +369,12 @@ class ConsentMiddleware:
                     continue
             raw_name, equals, _ = value.partition(b"=")
             # As in the request scan: a subscript, the miss (or a nameless value)
-            # handled out of line, and no local for the bit.
+            # handled out of line, and no local for the verdict.
             try:
-                if (bits[raw_name] if equals else self._set_cookie_bit(value)) & allowed:
+                if keeps[raw_name] if equals else self._set_cookie_bit(value) & allowed:
                     append(header)
             except KeyError:
-                if self._set_cookie_bit(value) & allowed:
+                if self._learn_keep(keeps, value, allowed):
                     append(header)
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
