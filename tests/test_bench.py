@@ -29,3 +29,12 @@ def test_benchmark_command_prints_the_report(capsys: pytest.CaptureFixture[str])
     assert "ConsentMiddleware overhead / SessionMiddleware overhead" in out
     assert out.count("PASS") + out.count("FAIL") == 3
     assert "regimes + CSP / SessionMiddleware overhead" in out
+
+
+def test_a_busy_machine_is_named_in_the_report() -> None:
+    result = measure(visitors=4, large_size=30, min_rounds=3, max_rounds=3, window=3)
+    session = result.samples["session"]
+    session[1:] = [list(session[0]), list(session[0])]  # every batch alike: quiet
+    assert "The machine was busy" not in render(result)
+    session[1:] = [[time * 2 for time in session[0]]] * 2  # the median batch twice as slow
+    assert "The machine was busy: a median batch took 100% longer" in render(result)
