@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
 _CACHE_SIZE = 8192
-_MASKS_CACHED = 256  # distinct allowed masks with a Set-Cookie cache each
+# Set-Cookie keep-or-drop caches: one per distinct allowed mask (a choice, or a regime's
+# default), each bounded on its own; at most 128 x 1,024 entries in all.
+_MASKS_CACHED = 128
+_KEEPS_PER_MASK = 1024
 _VARY = b"vary"
 _SET_COOKIE = b"set-cookie"
 _COOKIE = b"cookie"
@@ -245,7 +248,7 @@ class ConsentMiddleware:
     def _learn_keep(self, keeps: dict[bytes, bool], value: bytes, allowed: int) -> bool:
         """Whether a ``Set-Cookie`` with a name may leave (a cache miss of ``_filter``)."""
         keep = bool(self._set_cookie_bit(value) & allowed)
-        if len(keeps) >= _CACHE_SIZE:
+        if len(keeps) >= _KEEPS_PER_MASK:
             keeps.clear()  # names are the app's, but keep the cache bounded anyway
         # Text before the first "=" decides the name: a ";" in it makes it nameless.
         keeps[value.partition(b"=")[0]] = keep

@@ -809,3 +809,26 @@ def test_filtering_holds_past_the_name_caches_bounds(policy: Policy) -> None:
     for _ in range(2):
         sent = response_headers(call_sync(app, http_scope(headers=[(b"cookie", cookie)])))
         assert [v for k, v in sent if k == b"set-cookie"] == [b"sid=1"]
+
+
+def test_filtering_holds_past_the_caches_of_allowed_masks() -> None:
+    # More distinct choices than the middleware keeps Set-Cookie caches for (one per
+    # allowed mask): every response still carries exactly the granted cookies.
+    optional = [f"c{i}" for i in range(8)]
+    categories = "".join(
+        f"  {name}:\n    title: {name.upper()}\n    cookies:\n      - name: k_{name}\n"
+        for name in optional
+    )
+    necessary = "  necessary:\n    title: Necessary\n    required: true\n"
+    policy = small_policy("records: false\n", necessary + categories)
+    headers = [(b"set-cookie", f"k_{name}=1".encode()) for name in optional]
+    app = ConsentMiddleware(header_app(headers), policy=policy, secret_keys=[KEY])
+    client = TestClient(app)
+    for round_ in range(2):  # the second round finds its masks' caches cleared or kept
+        for number in range(140):
+            granted = [name for index, name in enumerate(optional) if number >> index & 1]
+            token = choose(client, {"granted": granted})
+            cookie = f"consent={token}".encode()
+            sent = response_headers(call_sync(app, http_scope(headers=[(b"cookie", cookie)])))
+            kept = [value for key, value in sent if key == b"set-cookie"]
+            assert kept == [f"k_{name}=1".encode() for name in granted], (round_, number)
