@@ -29,8 +29,8 @@ from .policy import Policy
 NONCE_KEY = "csp_nonce"  # scope["state"] key; templates read request.state.csp_nonce
 _CACHE_SIZE = 4096
 # Nonces are made in batches: one urandom call and one hex pass per 256 requests.
-# 18 random bytes (144 bits, above CSP's 128) make 36 hex digits (hex, not base64: in C
-# it costs a tenth as much, and hex digits are base64 characters, as CSP asks).
+# 18 random bytes (144 bits, above CSP's 128) make 36 hex digits: hex digits are base64
+# characters, as CSP asks, and bytes.hex() can put a separator between nonces.
 _NONCE_BYTES = 18
 _NONCE_BATCH = 256
 # A nonce as templates read it (text) and as the header carries it (bytes), made together.
