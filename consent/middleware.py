@@ -543,10 +543,17 @@ class ConsentMiddleware:
             scope["headers"] = headers
         # The banner goes into HTML pages (banner.py); whether a response is one is only
         # known at http.response.start, so the injecting send is made then, if at all.
-        if self._plain_send or (
-            csp is None
-            and not (self._inject and scope_type == "http" and scope["method"] != "HEAD")
+        if (
+            not self._plain_send
+            and self._inject
+            and scope_type == "http"
+            and scope["method"] != "HEAD"
         ):
+            send_page = self._page_send(scope, state, send, allowed, expiries, csp, nonce)
+            await self.app(scope, receive, send_page)
+        elif csp is not None:
+            await self.app(scope, receive, self._csp_send(send, allowed, expiries, csp, nonce))
+        else:
             # The ``send`` of the common case: filter the response's cookies, nothing
             # else (no check the banner and the CSP need). Defined here, not made by a
             # method: a call and a frame fewer per request, for the few locals of this
@@ -562,12 +569,6 @@ class ConsentMiddleware:
                 return send(message)
 
             await self.app(scope, receive, send_wrapper)
-        elif csp is not None and not (self._inject and scope["method"] != "HEAD"):
-            await self.app(scope, receive, self._csp_send(send, allowed, expiries, csp, nonce))
-        else:
-            await self.app(
-                scope, receive, self._page_send(scope, state, send, allowed, expiries, nonce)
-            )
 
     def _csp_send(
         self,
@@ -586,9 +587,11 @@ class ConsentMiddleware:
 
         def csp_send(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
-                message["headers"] = filter_headers(
-                    message.get("headers") or (), allowed, expiries, csp, nonce
-                )
+                headers = message.get("headers")
+                if headers is not None or expiries:  # no headers: no Content-Type, no CSP
+                    message["headers"] = filter_headers(
+                        headers or (), allowed, expiries, csp, nonce
+                    )
             return send(message)
 
         return csp_send
@@ -600,23 +603,23 @@ class ConsentMiddleware:
         send: Send,
         allowed: int,
         expiries: Sequence[bytes],
+        csp: ContentSecurityPolicy | None,
         nonce: bytes | None,
     ) -> Send:
-        """Like the ``send_wrapper`` of ``__call__``, adding the CSP header and the banner."""
+        """The ``send`` of an HTML request (not HEAD) with the banner on: the cookie
+        filter and the CSP as in ``_csp_send``, then the banner into an injectable page."""
         filter_headers = self._filter
-        csp = self.csp if scope["type"] == "http" else None
-        inject = self._inject and scope["type"] == "http" and scope["method"] != "HEAD"
         target = send
 
         async def send_wrapper(message: Message) -> None:
             nonlocal target
             if message["type"] in _START_MESSAGES:
                 headers = message.get("headers")
-                if headers is not None or expiries or csp is not None:
+                if headers is not None or expiries:  # no headers: no Content-Type, no CSP
                     message["headers"] = headers = filter_headers(
                         headers or (), allowed, expiries, csp, nonce
                     )
-                if inject and is_injectable(message.get("status", 200), headers or ()):
+                if is_injectable(message.get("status", 200), headers or ()):
                     target = self.banner.injector(scope, state, send)
             await target(message)
 

@@ -442,3 +442,17 @@ def test_the_injected_banner_carries_the_policy_nonce() -> None:
     nonce = response.text.split("<", 1)[0]
     assert f"'nonce-{nonce}'" in response.headers[CSP]
     assert f'defer nonce="{nonce}"></script>' in response.text
+
+
+@pytest.mark.parametrize("inject", ["true", "false"])
+def test_a_response_without_headers_passes_as_it_is(inject: str) -> None:
+    # ASGI lets "headers" be left out: no Content-Type, so nothing to add or inject.
+    async def bare(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body", "body": b""})
+
+    policy = parse("csp: {enabled: true}\n" + CATEGORIES.replace("false", inject))
+    response = client(policy, app=bare).get("/")
+    assert response.status_code == 204
+    assert CSP not in response.headers
+    assert "vary" not in response.headers
