@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .errors import RequestError
-from .headers import request_header
+from .headers import VARY_COOKIE, request_header
 from .records import StoreUnavailable, receipt_url
 from .records.receipt import receipt_response
 from .signing import new_consent_id
@@ -187,7 +187,7 @@ class Endpoints:
         else:
             response = self._json(new_state)
         response.raw_headers.extend((b"set-cookie", cookie) for cookie in cookies)
-        response.raw_headers.append((b"vary", b"Cookie"))
+        response.raw_headers.append(VARY_COOKIE)
         return response
 
     def _json(self, state: ConsentState) -> Response:

@@ -65,11 +65,9 @@ def _converter(annotation: Any) -> Callable[[Any], Any]:
 
 
 DECISION_FIELDS = tuple(field.name for field in fields(Decision))
-# Tuples in a record, lists in JSON, comma-joined text in the store.
-LIST_FIELDS = tuple(
-    name for name, hint in get_type_hints(Decision).items() if _converter(hint) is tuple
-)
 _CONVERTERS = {name: _converter(hint) for name, hint in get_type_hints(Decision).items()}
+# Tuples in a record, lists in JSON, comma-joined text in the store.
+LIST_FIELDS = tuple(name for name in DECISION_FIELDS if _CONVERTERS[name] is tuple)
 # Field order of exports and receipts; the chain hash does not depend on it.
 FIELDS = ("seq", *DECISION_FIELDS, "prev_hash", "hash")
 
