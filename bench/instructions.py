@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Scope
 
@@ -55,14 +55,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     policy = example_policy()
     visitors = make_visitors(args.visitors, policy)
-    stack, credential = {
-        "consent": (consent_stack(policy)(), consent_credential),
-        "regimes": (consent_stack(regional_policy())(), consent_credential),
-        "csp": (consent_stack(with_csp(policy))(), consent_credential),
-        "regimes-csp": (consent_stack(with_csp(regional_policy()))(), consent_credential),
-        "session": (session_stack(), session_credential),
-        "bare": (app, consent_credential),
-    }[args.stack]
+    builds: dict[str, Callable[[], ASGIApp]] = {  # only the chosen stack is built
+        "consent": consent_stack(policy),
+        "regimes": lambda: consent_stack(regional_policy())(),
+        "csp": lambda: consent_stack(with_csp(policy))(),
+        "regimes-csp": lambda: consent_stack(with_csp(regional_policy()))(),
+        "session": session_stack,
+        "bare": lambda: app,
+    }
+    stack = builds[args.stack]()
+    credential = session_credential if args.stack == "session" else consent_credential
     batches = [requests(visitors, counter, credential) for counter in range(args.rounds)]
     run(stack, requests(visitors, -1, credential))  # every token verified once
     gc.disable()

@@ -6,8 +6,8 @@ collector paused as ``timeit`` does (it runs between rounds instead). A batch is
 timed in chunks of ``CHUNK`` requests, and a stack's cost is the sum over chunks of
 each chunk's fastest time: the least disturbed run of the same visitors. Another
 process taking the CPU then spoils one chunk rather than a whole batch. Rounds
-continue until both goal ratios have stayed within a tolerance for several rounds,
-or a time limit is reached.
+continue until the three goal ratios have stayed within a tolerance for several
+rounds, or a time limit is reached.
 """
 
 from __future__ import annotations
