@@ -517,10 +517,11 @@ class ConsentMiddleware:
         if not self._plain_send and scope_type == "http":
             csp = self.csp
             if csp is not None:
-                made = csp.new_nonce()
-                if made is not None:
+                text = csp.new_nonce()
+                if text is not None:
                     # Read by templates as request.state.csp_nonce.
-                    scope_state[NONCE_KEY], nonce = made
+                    scope_state[NONCE_KEY] = text
+                    nonce = text.encode()
 
         # Strip what the app could not have set, and remember what to expire. Usually
         # every cookie is allowed: then the request's headers are left as they are (and
