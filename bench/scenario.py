@@ -167,12 +167,19 @@ def no_credential(visitor: Visitor) -> bytes | None:
     return None
 
 
-def requests(visitors: Sequence[Visitor], counter: int, credential: Credential) -> list[Scope]:
-    """One fresh request per visitor; every cookie value depends on ``counter``."""
+def requests(
+    visitors: Sequence[Visitor], counter: int, credential: Credential, *, cookies: bool = True
+) -> list[Scope]:
+    """One fresh request per visitor; every cookie value depends on ``counter``.
+
+    Without ``cookies`` a request carries its credential alone and the response sets no
+    cookie: what a middleware costs whatever the cookies (bench/instructions.py).
+    """
     scopes = []
+    set_cookies = RESPONSE_COOKIES if cookies else ()
     for visitor in visitors:
         tag = f"{visitor.index}.{counter}"
-        pairs = [f"{name}=v{tag}".encode() for name in visitor.jar]
+        pairs = [f"{name}=v{tag}".encode() for name in (visitor.jar if cookies else ())]
         own = credential(visitor)
         if own is not None:
             pairs.insert(2, own)  # after the necessary cookies, as a browser would order them
@@ -191,7 +198,7 @@ def requests(visitors: Sequence[Visitor], counter: int, credential: Credential) 
                     b"set-cookie",
                     f"{name}=r{tag}; Path=/; Max-Age=31536000; SameSite=Lax".encode(),
                 )
-                for name in RESPONSE_COOKIES
+                for name in set_cookies
             ),
         ]
         scopes.append(_scope(headers, response))

@@ -6,8 +6,10 @@ import math
 
 import pytest
 
-from bench import goals, measure, render
+from bench import goals, instructions, measure, render
 from bench.__main__ import main
+from bench.policies import example_policy
+from bench.scenario import RESPONSE_KEY, consent_credential, make_visitors, requests
 
 
 def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
@@ -38,3 +40,24 @@ def test_a_busy_machine_is_named_in_the_report() -> None:
     assert "The machine was busy" not in render(result)
     session[1:] = [[time * 2 for time in session[0]]] * 2  # the median batch twice as slow
     assert "The machine was busy: a median batch took 100% longer" in render(result)
+
+
+@pytest.mark.parametrize("stack", ["consent", "regimes-csp", "session", "pass"])
+def test_instruction_counting_runs_each_stack(stack: str) -> None:
+    instructions.main(["--stack", stack, "--visitors", "4", "--rounds", "1", "--no-cookies"])
+
+
+def test_requests_without_cookies_carry_only_the_credential() -> None:
+    visitors = make_visitors(4, example_policy())
+    for cookies in (True, False):
+        for visitor, scope in zip(
+            visitors, requests(visitors, 0, consent_credential, cookies=cookies), strict=True
+        ):
+            cookie = dict(scope["headers"])[b"cookie"]
+            set_cookies = [key for key, _ in scope[RESPONSE_KEY] if key == b"set-cookie"]
+            if cookies:
+                assert len(cookie.split(b"; ")) == len(visitor.jar) + 1
+                assert len(set_cookies) == 10
+            else:
+                assert cookie == visitor.consent
+                assert set_cookies == []
