@@ -21,7 +21,8 @@ sends a CSP of its own, its ``script-src`` is also read on each runnable respons
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from .policy import Policy
@@ -72,24 +73,15 @@ class ContentSecurityPolicy:
         ]
         self._hosts_mask = sum(bit for bit, _ in self._hosts)
         self._parts: dict[int, _Parts] = {}
-        self._nonces: list[str] = []
+        # This request's nonce is ``next(nonces)``: an endless stream whose ``next`` runs
+        # in C (no Python frame per request) and calls ``_nonce_batch`` once per 256.
+        # Text, as templates read it; the header takes its ``encode()`` (cheaper than
+        # cutting a bytes twin out of every batch and pairing the two). None when
+        # scripts are not governed by a nonce. Under the GIL each nonce goes out once.
+        self.nonces: Iterator[str] | None = None
+        if self.uses_nonce:
+            self.nonces = chain.from_iterable(iter(_nonce_batch, None))
         self._runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
-
-    def new_nonce(self) -> str | None:
-        """A fresh nonce for this request, or ``None`` when scripts are not governed by one.
-
-        Text, as templates read it; the header takes its ``encode()`` (cheaper than
-        cutting a bytes twin out of every batch and pairing the two).
-        """
-        if not self.uses_nonce:
-            return None
-        try:
-            return self._nonces.pop()
-        except IndexError:  # empty: refill (pop is atomic, so threads cannot share one)
-            # One space every 18 bytes, so that split() cuts the nonces in C.
-            batch = secrets.token_bytes(_NONCE_BYTES * _NONCE_BATCH)
-            self._nonces = batch.hex(" ", _NONCE_BYTES).split(" ")
-            return self._nonces.pop()
 
     def _learn_parts(self, key: int) -> _Parts:
         """The header text around the per-response part of ``script-src`` (a cache miss)."""
@@ -194,6 +186,11 @@ class _Parts:
         # The nonce's own quoting folded in: one concatenation per response fewer.
         self.before_nonce = before + b" 'nonce-"
         self.after_nonce = b"'" + after
+
+
+def _nonce_batch() -> list[str]:
+    """256 fresh nonces: one urandom call, cut by ``split`` in C at the separators."""
+    return secrets.token_bytes(_NONCE_BYTES * _NONCE_BATCH).hex(" ", _NONCE_BYTES).split(" ")
 
 
 def _app_script_sources(values: Sequence[bytes]) -> list[list[bytes]]:

@@ -488,7 +488,9 @@ class ConsentMiddleware:
                 if state.decided:
                     allowed = decision.allowed
                     if regime is not regimes.default:
-                        state = regime.view(state, decision.views)
+                        # The view kept with the token, else made (and kept) once.
+                        views = decision.views
+                        state = views.get(regime) or regime.view(state, views)
                 else:
                     # A valid but outdated choice: undecided here, with the same id.
                     state = regime.stale(state, gpc, decision.views)
@@ -517,12 +519,10 @@ class ConsentMiddleware:
         nonce: bytes | None = None  # as the CSP header carries it
         if not self._plain_send and scope_type == "http":
             csp = self.csp
-            if csp is not None:
-                text = csp.new_nonce()
-                if text is not None:
-                    # Read by templates as request.state.csp_nonce.
-                    scope_state[NONCE_KEY] = text
-                    nonce = text.encode()
+            if csp is not None and csp.nonces is not None:
+                text = next(csp.nonces)
+                scope_state[NONCE_KEY] = text  # templates: request.state.csp_nonce
+                nonce = text.encode()
 
         # Strip what the app could not have set, and remember what to expire. Usually
         # every cookie is allowed: then the request's headers are left as they are (and
