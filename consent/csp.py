@@ -21,8 +21,7 @@ sends a CSP of its own, its ``script-src`` is also read on each runnable respons
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
-from itertools import chain
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .policy import Policy
@@ -73,15 +72,22 @@ class ContentSecurityPolicy:
         ]
         self._hosts_mask = sum(bit for bit, _ in self._hosts)
         self._parts: dict[int, _Parts] = {}
-        # This request's nonce is ``next(nonces)``: an endless stream whose ``next`` runs
-        # in C (no Python frame per request) and calls ``_nonce_batch`` once per 256.
-        # Text, as templates read it; the header takes its ``encode()`` (cheaper than
-        # cutting a bytes twin out of every batch and pairing the two). None when
-        # scripts are not governed by a nonce. Under the GIL each nonce goes out once.
-        self.nonces: Iterator[str] | None = None
+        # A request's nonce is ``take_nonce()``: the ``pop`` of the current batch of 256,
+        # a C call (no Python frame per request) and atomic, so two threads never get
+        # the same nonce; when it raises IndexError, ``refill_nonces()``. Text, as
+        # templates read it; the header takes its ``encode()`` (cheaper than cutting a
+        # bytes twin out of every batch and pairing the two). None when scripts are not
+        # governed by a nonce.
+        self.take_nonce: Callable[[], str] | None = None
         if self.uses_nonce:
-            self.nonces = chain.from_iterable(iter(_nonce_batch, None))
+            self.take_nonce = _nonce_batch().pop
         self._runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
+
+    def refill_nonces(self) -> str:
+        """A new batch of nonces (``take_nonce`` ran out), and the first of it."""
+        batch = _nonce_batch()
+        self.take_nonce = batch.pop  # threads refilling at once each use their own batch
+        return batch.pop()
 
     def _learn_parts(self, key: int) -> _Parts:
         """The header text around the per-response part of ``script-src`` (a cache miss)."""

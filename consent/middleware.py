@@ -519,8 +519,11 @@ class ConsentMiddleware:
         nonce: bytes | None = None  # as the CSP header carries it
         if not self._plain_send and scope_type == "http":
             csp = self.csp
-            if csp is not None and csp.nonces is not None:
-                text = next(csp.nonces)
+            if csp is not None and csp.take_nonce is not None:
+                try:
+                    text = csp.take_nonce()
+                except IndexError:  # the batch is used up
+                    text = csp.refill_nonces()
                 scope_state[NONCE_KEY] = text  # templates: request.state.csp_nonce
                 nonce = text.encode()
 
