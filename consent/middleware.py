@@ -35,7 +35,7 @@ from .injection import BANNER_KEY, is_injectable
 from .lifetimes import Lifetimes
 from .policy import Policy
 from .records import build_recorder
-from .regimes import Regimes, Views
+from .regimes import Regime, Regimes, Views
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
 
@@ -75,13 +75,17 @@ class _Verdict:
 class _Decision:
     """A verified consent cookie value, cached until its ``max_age`` runs out."""
 
-    __slots__ = ("allowed", "expires_at", "state", "views")
+    __slots__ = ("allowed", "expires_at", "regime", "regional", "state", "views")
 
     def __init__(self, state: ConsentState | None, allowed: int, expires_at: float) -> None:
         self.state = state
         self.allowed = allowed
         self.expires_at = expires_at
         self.views: Views = {}  # the state per region (regimes.py)
+        # The state under the regime of the visitor's last request, read from this
+        # object (already in the processor's cache) rather than from ``views``.
+        self.regime: Regime | None = None
+        self.regional: ConsentState | None = None
 
 
 def secret_keys_from_env() -> list[str] | None:
@@ -488,9 +492,11 @@ class ConsentMiddleware:
                 if state.decided:
                     allowed = decision.allowed
                     if regime is not regimes.default:
-                        # The view kept with the token, else made (and kept) once.
-                        views = decision.views
-                        state = views.get(regime) or regime.view(state, views)
+                        if regime is decision.regime:  # the visitor's region last time
+                            state = decision.regional
+                        else:
+                            state = decision.regional = regime.view(state, decision.views)
+                            decision.regime = regime
                 else:
                     # A valid but outdated choice: undecided here, with the same id.
                     state = regime.stale(state, gpc, decision.views)
