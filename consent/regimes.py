@@ -51,29 +51,26 @@ class Regime:
             _remember(views, key, seen)
         return seen
 
-    def view(self, state: ConsentState, views: Views) -> ConsentState:
+    def view(self, state: ConsentState) -> ConsentState:
         """A decided ``state`` as seen under this regime (its choice, this mode and region).
 
-        ``views`` lives with the cached token, so a visitor pays for it once per region.
+        Not cached here: the middleware keeps the latest one with the cached token, since
+        a visitor's requests nearly always come from one region.
         """
-        seen = views.get(self)
-        if seen is None:
-            seen = self.policy.decided(
-                self.policy.mask_of(state.granted),
-                consent_id=state.consent_id or "",
-                issued_at=state.issued_at or 0,
-                mode=self.mode,
-                region=self.region,
-            )
-            _remember(views, self, seen)
-        return seen
+        return self.policy.decided(
+            self.policy.mask_of(state.granted),
+            consent_id=state.consent_id or "",
+            issued_at=state.issued_at or 0,
+            mode=self.mode,
+            region=self.region,
+        )
 
 
-# The states of one token per regime (and, when undecided, per signal).
-Views = dict[Regime | tuple[Regime, bool], ConsentState]
+# The undecided states of one outdated token, per regime and signal.
+Views = dict[tuple[Regime, bool], ConsentState]
 
 
-def _remember(views: Views, key: Regime | tuple[Regime, bool], state: ConsentState) -> None:
+def _remember(views: Views, key: tuple[Regime, bool], state: ConsentState) -> None:
     if len(views) >= _VIEWS_PER_DECISION:
         views.clear()  # one visitor rarely moves between more regions than this
     views[key] = state
