@@ -8,8 +8,9 @@ import pytest
 
 from bench import goals, instructions, measure, render
 from bench.__main__ import main
+from bench.asgi import Recorder, call
 from bench.policies import example_policy
-from bench.scenario import RESPONSE_KEY, consent_credential, make_visitors, requests
+from bench.scenario import RESPONSE_KEY, app, consent_credential, make_visitors, requests
 
 
 def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
@@ -45,6 +46,17 @@ def test_a_busy_machine_is_named_in_the_report() -> None:
 @pytest.mark.parametrize("stack", ["consent", "regimes-csp", "session", "pass"])
 def test_instruction_counting_runs_each_stack(stack: str) -> None:
     instructions.main(["--stack", stack, "--visitors", "4", "--rounds", "1", "--no-cookies"])
+
+
+def test_the_pass_through_floor_sends_the_response_as_it_is() -> None:
+    scope = requests(make_visitors(1, example_policy()), 0, consent_credential)[0]
+    recorder = Recorder()
+    call(instructions.PassThrough(app), scope, recorder)
+    assert recorder.headers() == scope[RESPONSE_KEY]
+    assert [message["type"] for message in recorder.messages] == [
+        "http.response.start",
+        "http.response.body",
+    ]
 
 
 def test_requests_without_cookies_carry_only_the_credential() -> None:

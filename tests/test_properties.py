@@ -112,15 +112,20 @@ _headers = st.lists(st.one_of(st.tuples(_set_cookie_key, _value), _other), max_s
 _granted = st.one_of(st.none(), st.frozensets(st.sampled_from(OPTIONAL)))
 
 
+def respond(middleware: ASGIApp, granted: frozenset[str] | None) -> list[Header]:
+    """The headers ``middleware`` sends for ``APP.headers`` to a visitor who granted
+    ``granted`` (``None``: undecided)."""
+    request_headers = [] if granted is None else [(b"cookie", consent_cookie(granted))]
+    return response_headers(call_sync(middleware, http_scope(headers=request_headers)))
+
+
 @settings(max_examples=400, deadline=None)
 @given(granted=_granted, headers=_headers)
 def test_only_consented_cookies_leave(
     granted: frozenset[str] | None, headers: list[Header]
 ) -> None:
-    request_headers = [] if granted is None else [(b"cookie", consent_cookie(granted))]
     APP.headers = headers
-    sent = call_sync(MIDDLEWARE, http_scope(headers=request_headers))
-    out = response_headers(sent)
+    out = respond(MIDDLEWARE, granted)
 
     allowed = granted or frozenset()  # undecided: nothing optional
     expected = [
@@ -186,10 +191,9 @@ _csp_headers = st.lists(
 def test_the_csp_changes_no_cookie_decision(
     granted: frozenset[str] | None, headers: list[Header]
 ) -> None:
-    request_headers = [] if granted is None else [(b"cookie", consent_cookie(granted))]
     APP.headers = headers
-    plain = response_headers(call_sync(MIDDLEWARE, http_scope(headers=request_headers)))
-    with_csp = response_headers(call_sync(_CSP_MIDDLEWARE, http_scope(headers=request_headers)))
+    plain = respond(MIDDLEWARE, granted)
+    with_csp = respond(_CSP_MIDDLEWARE, granted)
 
     content_types = [value for key, value in headers if key.lower() == b"content-type"]
     runnable = bool(content_types) and content_types[-1].split(b";")[0] == b"text/html"
