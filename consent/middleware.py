@@ -1,8 +1,10 @@
 """``ConsentMiddleware``: the pure ASGI layer that enforces the policy.
 
 Shaped like Starlette's ``SessionMiddleware``: all one-time work in ``__init__``,
-per-request state in locals of ``__call__`` and a ``send_wrapper``. Only headers
-are touched; bodies stream through (rule 1, and "zero work per body chunk").
+per-request state in locals of ``__call__`` and a wrapped ``send`` (a ``partial`` of
+``_plain_message`` or ``_csp_message``, or the banner's ``send_wrapper``: see the
+comment above those functions). Only headers are touched; bodies stream through (rule 1,
+and "zero work per body chunk").
 """
 
 from __future__ import annotations
