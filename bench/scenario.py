@@ -10,6 +10,7 @@ values change per request: granted, non-granted and undeclared names mixed.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import ConsentMiddleware, Policy
+from consent.scan import PURE_PYTHON_ENV
 
 from .asgi import Recorder, call
 from .policies import with_banner, with_csp
@@ -221,6 +223,24 @@ def consent_stack(policy: Policy) -> Callable[[], ASGIApp]:
     return lambda: ConsentMiddleware(app, policy=policy, secret_keys=[KEY])
 
 
+def pure_python_stack(policy: Policy) -> Callable[[], ASGIApp]:
+    """The middleware with its header and cookie loops in Python (consent/scan.py), as a
+    machine without a C compiler runs it."""
+
+    def build() -> ASGIApp:
+        previous = os.environ.get(PURE_PYTHON_ENV)
+        os.environ[PURE_PYTHON_ENV] = "1"  # read once, when the middleware is made
+        try:
+            return ConsentMiddleware(app, policy=policy, secret_keys=[KEY])
+        finally:
+            if previous is None:
+                del os.environ[PURE_PYTHON_ENV]
+            else:
+                os.environ[PURE_PYTHON_ENV] = previous
+
+    return build
+
+
 def session_stack() -> ASGIApp:
     return SessionMiddleware(app, secret_key=KEY)
 
@@ -245,6 +265,8 @@ def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
         # Issue 5's goal: the first ratio with regimes and the CSP on together.
         Variant("regimes-csp", "ConsentMiddleware, regimes + CSP",
                 consent_stack(with_csp(regional)), consent_credential),
+        Variant("python", "ConsentMiddleware, loops in Python (no C)",
+                pure_python_stack(example), consent_credential, informational=True),
         Variant("banner", "ConsentMiddleware + banner injected into the page",
                 consent_stack(with_banner(example)), consent_credential, informational=True),
         Variant("banner-large", f"ConsentMiddleware + banner, {len(large.declarations):,} cookies",

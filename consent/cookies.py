@@ -38,6 +38,13 @@ def set_cookie_name(value: bytes) -> bytes:
     return pair[:equals].strip(WHITESPACE)
 
 
+def within_bounds(header: bytes) -> bytes:
+    """A ``Cookie`` header cut to ``MAX_COOKIE_HEADER_BYTES``, at the last whole piece."""
+    header = header[:MAX_COOKIE_HEADER_BYTES]
+    # A cut piece would be a different cookie: drop it.
+    return header[: header.rfind(b";") + 1] if b";" in header else b""
+
+
 def cookie_pieces(header: bytes) -> list[bytes]:
     """The raw ``;``-separated pieces of a request ``Cookie`` header, within the bounds.
 
@@ -45,9 +52,7 @@ def cookie_pieces(header: bytes) -> list[bytes]:
     that both see exactly the same cookies. A piece may be blank or lack ``=``.
     """
     if len(header) > MAX_COOKIE_HEADER_BYTES:
-        header = header[:MAX_COOKIE_HEADER_BYTES]
-        # A cut piece would be a different cookie: drop it.
-        header = header[: header.rfind(b";") + 1] if b";" in header else b""
+        header = within_bounds(header)
     pieces = header.split(b";", MAX_REQUEST_COOKIES)
     del pieces[MAX_REQUEST_COOKIES:]
     return pieces

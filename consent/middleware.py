@@ -23,13 +23,12 @@ from .cookies import (
     MAX_REQUEST_COOKIES,
     WHITESPACE,
     build_set_cookie,
-    cookie_pieces,
     expire_cookie,
-    join_cookie_headers,
     parse_cookie_header,
     set_cookie_name,
+    within_bounds,
 )
-from .csp import CONTENT_TYPE, CSP_HEADER, NONCE_KEY
+from .csp import NONCE_KEY
 from .errors import ConfigError
 from .gpc import WELL_KNOWN_PATH, WellKnownGpc
 from .headers import VARY_COOKIE, add_vary_cookie
@@ -38,6 +37,7 @@ from .lifetimes import Lifetimes
 from .policy import Policy
 from .records import build_recorder
 from .regimes import Regime, Regimes, Views
+from .scan import implementation
 from .signing import TokenSigner, normalize_keys
 from .state import ConsentState
 
@@ -153,7 +153,6 @@ class ConsentMiddleware:
         self._own = own_plain | own_secure  # what masks allow: both names
         self._truncated = 1 << (top + 3)
         self._allow_undeclared = self._undeclared if config.undeclared == "allow" else 0
-        self._gpc = config.gpc
         cookie = config.cookie
         self._plain_name = cookie.name
         self._secure_name = ("__Secure-" if cookie.domain else "__Host-") + cookie.name
@@ -161,16 +160,17 @@ class ConsentMiddleware:
         self._secure = bool(cookie.secure)
         self._undecided_allowed = policy.required_mask | self._own | self._allow_undeclared
         # Regimes and GPC (regimes.py, gpc.py): undecided states per region and signal are
-        # built once; a request costs one dict look-up. b"" names no header: not trusted.
+        # built once; a request costs one dict look-up. A geo header is read only when
+        # the file names it (trusted).
         self.regimes = Regimes(policy, always=self._own | self._allow_undeclared)
-        self._geo_header = self.regimes.header or b""
-        self._geo_subdivision_header = self.regimes.subdivision_header or b""
         self._well_known_gpc = WellKnownGpc(config) if config.gpc else None
-        # The request headers __call__ reads (b"" names no header).
-        read = {_COOKIE, b"sec-gpc"} if config.gpc else {_COOKIE}
-        read.update((self._geo_header, self._geo_subdivision_header))
-        read.discard(b"")
-        self._read_headers = frozenset(read)
+        # The request headers __call__ reads, in the order it unpacks them (None: not read).
+        self._request_names = (
+            _COOKIE,
+            b"sec-gpc" if config.gpc else None,
+            self.regimes.header,
+            self.regimes.subdivision_header,
+        )
         # Paths the middleware answers itself: one startswith per request rules them
         # all out before the exact comparisons.
         self._special_paths = (
@@ -185,8 +185,11 @@ class ConsentMiddleware:
         # bool the interpreter tests without a call, and no ``&`` per cookie.
         self._request_bits: dict[bytes, int] = {}
         self._set_cookie_keeps: dict[int, dict[bytes, bool]] = {}
-        # The app's own b"set-cookie" object, once seen (_filter).
-        self._set_cookie_key = _SET_COOKIE
+        # The per-cookie loops (scan.py): in C when built, and the bound methods that
+        # fill the caches on a miss, bound once here rather than on every request.
+        self._read_request, self._scan_cookies, self._filter_headers = implementation(top + 4)
+        self._learn_request_bit = self._request_bit
+        self._learn_keep_bound = self._learn_keep
         self._decisions: dict[bytes, _Decision] = {}
         self.records = build_recorder(config.records, policy)
         self.endpoints = Endpoints(self, max_body_bytes=max_body_bytes)
@@ -345,49 +348,13 @@ class ConsentMiddleware:
         Runs once per response over every header: locals and the raw-name cache instead
         of a parse and a method call per ``Set-Cookie``.
         """
-        result: list[tuple[bytes, bytes]] = []
-        append = result.append
         keeps = self._set_cookie_keeps.get(allowed)
         if keeps is None:
             keeps = self._keeps(allowed)
-        vary_index = -1
-        content_type: bytes | None = None  # looked for only with a CSP
-        app_policies: tuple[bytes, ...] = ()  # the app's own CSPs: rare, no list per response
-        # Rebound by every Set-Cookie: still None after the loop means there was none.
-        # (Cheaper than setting a flag per Set-Cookie, which costs two opcodes each.)
-        equals: bytes | None = None
-        set_cookie = self._set_cookie_key
-        for header in headers:
-            key, value = header  # one unpack is cheaper than two subscripts
-            # An identity test first: a bytes comparison costs about as much as the
-            # dict probe below, and frameworks send the same b"set-cookie" object
-            # every time (a constant in their code), learnt here on first sight.
-            if key is not set_cookie:
-                if key == _SET_COOKIE and type(key) is bytes:  # immutable: safe to keep
-                    set_cookie = self._set_cookie_key = key
-                # ASGI says lower case, but an app may not obey. bytes.lower() keeps
-                # the length, so only a key of the right length can be another case.
-                elif len(key) != 10 or key.lower() != _SET_COOKIE:
-                    # Length first: most other headers are not four bytes long, and a
-                    # lower-case "vary" still compares equal after lower().
-                    if len(key) == 4 and key.lower() == _VARY:
-                        vary_index = len(result)
-                    elif csp is not None:  # one test per other header without a CSP
-                        if len(key) == 12 and key.lower() == CONTENT_TYPE:
-                            content_type = value  # the last one, as a dict would keep
-                        elif len(key) == 23 and key.lower() == CSP_HEADER:
-                            app_policies += (value,)
-                    append(header)
-                    continue
-            raw_name, equals, _ = value.partition(b"=")
-            # As in the request scan: a subscript, the miss (or a nameless value)
-            # handled out of line, and no local for the verdict.
-            try:
-                if keeps[raw_name] if equals else self._set_cookie_bit(value) & allowed:
-                    append(header)
-            except KeyError:
-                if self._learn_keep(keeps, value, allowed):
-                    append(header)
+        result, vary_index, content_type, app_policies, set_cookie = self._filter_headers(
+            headers, keeps, self._learn_keep_bound, allowed, self._undeclared, csp is not None
+        )
+        append = result.append
         for expiry in expiries:
             append((_SET_COOKIE, expiry))
         if content_type is not None:  # implies csp
@@ -397,8 +364,8 @@ class ConsentMiddleware:
                 append((csp.header_name, policy))
                 # The policy depends on the consent cookie too: Vary as if a Set-Cookie
                 # had been seen (no flag of its own on the path without a CSP).
-                equals = b""
-        if equals is not None or expiries:
+                set_cookie = True
+        if set_cookie or expiries:
             if vary_index < 0:
                 append(VARY_COOKIE)
             else:
@@ -415,33 +382,13 @@ class ConsentMiddleware:
             await self.app(scope, receive, send)
             return
 
-        # The Cookie header; several are joined (b"; ".join is associative, so joining
-        # them pairwise gives what joining them all at once would) and then always
-        # rebuilt as one. No list for the usual single header.
-        cookie_header: bytes | None = None
-        several = False
-        gpc = False
-        geo: bytes | None = None
-        geo_subdivision: bytes | None = None
-        # One set probe per header instead of a comparison per name read; only the
-        # headers that can matter here (Cookie, Sec-GPC when honoured, the geo headers
-        # when regimes are on) are in the set.
-        read = self._read_headers
-        for key, value in scope["headers"]:
-            if key not in read:
-                continue
-            if key == _COOKIE:
-                if cookie_header is None:
-                    cookie_header = value
-                else:
-                    cookie_header = join_cookie_headers((cookie_header, value))
-                    several = True
-            elif key == b"sec-gpc":
-                gpc = value.strip() == b"1" and self._gpc
-            elif key == self._geo_header:
-                geo = value
-            else:
-                geo_subdivision = value
+        # The headers that can matter here (scan.read_headers): Cookie, Sec-GPC when
+        # honoured, the geo headers when regimes are on. Several Cookie headers are
+        # joined, and then always rebuilt as one.
+        cookie_header, gpc_value, geo, geo_subdivision, several = self._read_request(
+            scope["headers"], self._request_names
+        )
+        gpc = gpc_value is not None and gpc_value.strip() == b"1"
         regimes = self.regimes
         regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
         # Over https the consent cookie carries the __Host-/__Secure- prefix.
@@ -451,38 +398,23 @@ class ConsentMiddleware:
         raw = None
         if cookie_header is not None:
             header = cookie_header
-            # One pass over the request cookies, without building ``(name, pair)``
-            # tuples, inlined here (a method call and its returned tuple cost more than
-            # a cookie): the union of the cookies' verdict bits (every verdict is one
-            # bit, so a bit outside ``allowed`` means some cookie must be stripped) and
-            # the value of the first cookie named like ours (first occurrence wins).
-            own = self._own_bits[secure]  # the bit of our cookie's name on this scheme
-            bits = self._request_bits
-            if len(header) <= MAX_COOKIE_HEADER_BYTES:
-                pieces = header.split(b";", MAX_REQUEST_COOKIES)  # cookie_pieces, inlined
-                if len(pieces) > MAX_REQUEST_COOKIES:
-                    del pieces[MAX_REQUEST_COOKIES:]
-                    present = self._truncated
-            else:
-                pieces = cookie_pieces(header)
-                present = self._truncated
-            for piece in pieces:
-                # partition, not find + slice: it is a single fast call (METH_O).
-                raw_name, equals, value = piece.partition(b"=")
-                if not equals:
-                    if raw_name.strip(WHITESPACE):  # parse_cookie_header skips blank pieces
-                        present |= self._verdict(b"").bit  # a pair without "=" is nameless
-                    continue
-                # Subscript, not .get: on a hit (nearly always) it is one specialised
-                # opcode, and a try block costs nothing until it raises.
-                try:
-                    bit = bits[raw_name]
-                except KeyError:
-                    bit = self._request_bit(raw_name)
-                # ``raw is None`` first: once ours is found, later cookies skip a test.
-                if raw is None and bit == own:
-                    raw = value.strip(WHITESPACE)
-                present |= bit
+            # One pass over the request cookies (scan.py): the union of the cookies'
+            # verdict bits (every verdict is one bit, so a bit outside ``allowed`` means
+            # some cookie must be stripped) and the value of the first cookie named like
+            # ours on this scheme (first occurrence wins).
+            # Past the byte bound the rest is cut, as parse_cookie_header cuts it.
+            scanned = header if len(header) <= MAX_COOKIE_HEADER_BYTES else within_bounds(header)
+            present, raw = self._scan_cookies(
+                scanned,
+                self._request_bits,
+                self._learn_request_bit,
+                self._own_bits[secure],
+                self._undeclared,
+                self._truncated,
+                MAX_REQUEST_COOKIES,
+            )
+            if scanned is not header:
+                present |= self._truncated
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed

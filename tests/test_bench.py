@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
@@ -10,7 +11,15 @@ from bench import goals, instructions, measure, render
 from bench.__main__ import main
 from bench.asgi import Recorder, call
 from bench.policies import example_policy
-from bench.scenario import RESPONSE_KEY, app, consent_credential, make_visitors, requests
+from bench.scenario import (
+    RESPONSE_KEY,
+    app,
+    consent_credential,
+    make_visitors,
+    pure_python_stack,
+    requests,
+)
+from consent.scan import PURE_PYTHON_ENV
 
 
 def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
@@ -23,6 +32,20 @@ def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
     table = render(result)
     assert "SessionMiddleware (Starlette)" in table
     assert "60 declared cookies" in table
+    assert "loops in Python (no C)" in table
+    assert "header and cookie loops in C" in table
+
+
+def test_the_pure_python_stack_leaves_the_environment_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build = pure_python_stack(example_policy())
+    monkeypatch.delenv(PURE_PYTHON_ENV, raising=False)
+    build()
+    assert PURE_PYTHON_ENV not in os.environ
+    monkeypatch.setenv(PURE_PYTHON_ENV, "0")
+    build()
+    assert os.environ[PURE_PYTHON_ENV] == "0"
 
 
 def test_benchmark_command_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
