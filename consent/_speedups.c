@@ -297,6 +297,83 @@ filter_one(PyObject *result, PyObject *header, PyObject *key, PyObject *value,
     return PyList_Append(result, header);
 }
 
+/* What one pass over the response headers found (filter_headers' answer, unpacked). */
+typedef struct {
+    PyObject *kept;         /* list of the headers kept */
+    Py_ssize_t vary_index;  /* where the app's Vary is in ``kept``, or -1 */
+    PyObject *content_type; /* the last Content-Type, or None */
+    PyObject *policies;     /* tuple of the app's own CSP values */
+    int seen;               /* whether any Set-Cookie came */
+} filtered;
+
+static void
+filtered_clear(filtered *out)
+{
+    Py_CLEAR(out->kept);
+    Py_CLEAR(out->content_type);
+    Py_CLEAR(out->policies);
+}
+
+/* The pass itself; on success every field holds a reference, on error none does. */
+static int
+filter_pass(PyObject *given, PyObject *keeps, PyObject *learn, PyObject *allowed,
+            PyObject *nameless_bit, int csp, filtered *out)
+{
+    out->kept = out->content_type = out->policies = NULL;
+    out->vary_index = -1;
+    out->seen = 0;
+    if (!PyDict_Check(keeps)) {
+        PyErr_SetString(PyExc_TypeError, "filter_headers() needs a dict of keeps");
+        return -1;
+    }
+    unsigned long long allowed_bits = PyLong_AsUnsignedLongLong(allowed);
+    unsigned long long nameless = PyLong_AsUnsignedLongLong(nameless_bit);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    int nameless_keep = (nameless & allowed_bits) != 0;
+    PyObject *headers = PySequence_Fast(given, "response headers must be iterable");
+    if (headers == NULL) {
+        return -1;
+    }
+    PyObject *policies = NULL; /* a list, made on the first app policy (rare) */
+    out->content_type = Py_NewRef(Py_None);
+    if ((out->kept = PyList_New(0)) == NULL) {
+        goto error;
+    }
+    /* The size and every item are read afresh, and each one held while in use: ``learn``
+       is Python code (the middleware's, which leaves the headers alone, but still). */
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(headers); i++) {
+        PyObject *header = Py_NewRef(PySequence_Fast_GET_ITEM(headers, i)), *key, *value;
+        if (pair_items(header, &key, &value) < 0) {
+            Py_DECREF(header);
+            goto error;
+        }
+        int status = filter_one(out->kept, header, key, value, keeps, learn, allowed,
+                                nameless_keep, csp, &out->vary_index, &out->content_type,
+                                &policies, &out->seen);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        Py_DECREF(header);
+        if (status < 0) {
+            goto error;
+        }
+    }
+    out->policies = policies ? PyList_AsTuple(policies) : PyTuple_New(0);
+    if (out->policies == NULL) {
+        goto error;
+    }
+    Py_XDECREF(policies);
+    Py_DECREF(headers);
+    return 0;
+
+error:
+    Py_XDECREF(policies);
+    Py_DECREF(headers);
+    filtered_clear(out);
+    return -1;
+}
+
 PyDoc_STRVAR(filter_headers_doc,
 "filter_headers(headers, keeps, learn, allowed, nameless, csp)\n"
 "--\n\n"
@@ -310,75 +387,187 @@ filter_headers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "filter_headers() takes 6 arguments (%zd given)", nargs);
         return NULL;
     }
-    PyObject *keeps = args[1], *learn = args[2], *allowed = args[3];
-    if (!PyDict_Check(keeps)) {
-        PyErr_SetString(PyExc_TypeError, "filter_headers() needs a dict of keeps");
-        return NULL;
-    }
-    unsigned long long allowed_bits = PyLong_AsUnsignedLongLong(allowed);
-    unsigned long long nameless = PyLong_AsUnsignedLongLong(args[4]);
     int csp = PyObject_IsTrue(args[5]);
-    if (csp < 0 || PyErr_Occurred()) {
+    filtered out;
+    if (csp < 0 || filter_pass(args[0], args[1], args[2], args[3], args[4], csp, &out) < 0) {
         return NULL;
     }
-    int nameless_keep = (nameless & allowed_bits) != 0;
-    PyObject *headers = PySequence_Fast(args[0], "response headers must be iterable");
-    if (headers == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyList_New(0);
-    PyObject *content_type = Py_NewRef(Py_None), *policies = NULL; /* both owned */
-    Py_ssize_t vary_index = -1;
-    int seen = 0;
-    if (result == NULL) {
-        goto error;
-    }
-    /* The size and every item are read afresh, and each one held while in use: ``learn``
-       is Python code (the middleware's, which leaves the headers alone, but still). */
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(headers); i++) {
-        PyObject *header = Py_NewRef(PySequence_Fast_GET_ITEM(headers, i)), *key, *value;
-        if (pair_items(header, &key, &value) < 0) {
-            Py_DECREF(header);
-            goto error;
-        }
-        int status = filter_one(result, header, key, value, keeps, learn, allowed,
-                                nameless_keep, csp, &vary_index, &content_type, &policies,
-                                &seen);
-        Py_DECREF(key);
-        Py_DECREF(value);
-        Py_DECREF(header);
-        if (status < 0) {
-            goto error;
-        }
-    }
-    PyObject *app_policies = policies ? PyList_AsTuple(policies) : PyTuple_New(0);
-    if (app_policies == NULL) {
-        goto error;
-    }
-    Py_XDECREF(policies);
-    Py_DECREF(headers);
-    PyObject *where = PyLong_FromSsize_t(vary_index);
+    PyObject *where = PyLong_FromSsize_t(out.vary_index);
     PyObject *answer = where ? PyTuple_New(5) : NULL;
     if (answer == NULL) {
         Py_XDECREF(where);
-        Py_DECREF(app_policies);
-        goto error_after_headers;
+        filtered_clear(&out);
+        return NULL;
     }
     /* The tuple takes over the references. */
-    PyTuple_SET_ITEM(answer, 0, result);
+    PyTuple_SET_ITEM(answer, 0, out.kept);
     PyTuple_SET_ITEM(answer, 1, where);
-    PyTuple_SET_ITEM(answer, 2, content_type);
-    PyTuple_SET_ITEM(answer, 3, app_policies);
-    PyTuple_SET_ITEM(answer, 4, Py_NewRef(seen ? Py_True : Py_False));
+    PyTuple_SET_ITEM(answer, 2, out.content_type);
+    PyTuple_SET_ITEM(answer, 3, out.policies);
+    PyTuple_SET_ITEM(answer, 4, Py_NewRef(out.seen ? Py_True : Py_False));
     return answer;
+}
+
+/* Interned once at import: the message keys and types send_message compares. */
+static PyObject *str_type, *str_headers, *str_http_start, *str_ws_accept, *str_ws_start;
+
+/* Whether ``type`` is ``expected`` (interned): identity first, as servers use literals. */
+static int
+is_type(PyObject *type, PyObject *expected)
+{
+    if (type == expected) {
+        return 1;
+    }
+    return PyUnicode_Check(type) && PyUnicode_Compare(type, expected) == 0;
+}
+
+/* The response headers of a start message, filtered and completed (expirations, the
+   CSP, Vary), as consent.middleware._filter builds them. New reference, or NULL. */
+static PyObject *
+completed_headers(PyObject *context, PyObject *headers, PyObject *allowed,
+                  PyObject *expiries, PyObject *nonce)
+{
+    PyObject *set_cookie_keeps = PyTuple_GET_ITEM(context, 0);
+    PyObject *make_keeps = PyTuple_GET_ITEM(context, 1);
+    PyObject *learn = PyTuple_GET_ITEM(context, 2);
+    PyObject *nameless = PyTuple_GET_ITEM(context, 3);
+    PyObject *header_value = PyTuple_GET_ITEM(context, 4);
+    PyObject *header_name = PyTuple_GET_ITEM(context, 5);
+    PyObject *vary_cookie = PyTuple_GET_ITEM(context, 6);
+    PyObject *add_vary = PyTuple_GET_ITEM(context, 7);
+    PyObject *set_cookie = PyTuple_GET_ITEM(context, 8);
+    int csp = header_value != Py_None;
+
+    PyObject *keeps = PyDict_GetItemWithError(set_cookie_keeps, allowed); /* borrowed */
+    if (keeps != NULL) {
+        Py_INCREF(keeps);
+    }
+    else if (PyErr_Occurred() || (keeps = PyObject_CallOneArg(make_keeps, allowed)) == NULL) {
+        return NULL;
+    }
+    filtered out;
+    int status = filter_pass(headers, keeps, learn, allowed, nameless, csp, &out);
+    Py_DECREF(keeps);
+    if (status < 0) {
+        return NULL;
+    }
+    PyObject *kept = out.kept;
+    Py_ssize_t expired = PyList_Check(expiries) ? PyList_GET_SIZE(expiries) : 0;
+    for (Py_ssize_t i = 0; i < expired; i++) {
+        PyObject *expiry = PyTuple_Pack(2, set_cookie, PyList_GET_ITEM(expiries, i));
+        if (expiry == NULL || PyList_Append(kept, expiry) < 0) {
+            Py_XDECREF(expiry);
+            goto error;
+        }
+        Py_DECREF(expiry);
+    }
+    if (csp && out.content_type != Py_None) {
+        PyObject *call[4] = {out.content_type, allowed, nonce, out.policies};
+        PyObject *policy = PyObject_Vectorcall(header_value, call, 4, NULL);
+        if (policy == NULL) {
+            goto error;
+        }
+        if (policy != Py_None) {
+            PyObject *pair = PyTuple_Pack(2, header_name, policy);
+            if (pair == NULL || PyList_Append(kept, pair) < 0) {
+                Py_XDECREF(pair);
+                Py_DECREF(policy);
+                goto error;
+            }
+            Py_DECREF(pair);
+            out.seen = 1; /* the policy depends on the consent cookie too */
+        }
+        Py_DECREF(policy);
+    }
+    if (out.seen || expired) {
+        if (out.vary_index < 0) {
+            if (PyList_Append(kept, vary_cookie) < 0) {
+                goto error;
+            }
+        }
+        else {
+            /* The app's Vary, which filter_pass kept as a pair: Cookie added to it. */
+            PyObject *key, *value;
+            if (pair_items(PyList_GET_ITEM(kept, out.vary_index), &key, &value) < 0) {
+                goto error;
+            }
+            PyObject *merged = PyObject_CallOneArg(add_vary, value);
+            Py_DECREF(key);
+            Py_DECREF(value);
+            PyObject *pair = merged ? PyTuple_Pack(2, PyTuple_GET_ITEM(vary_cookie, 0), merged)
+                                    : NULL;
+            Py_XDECREF(merged);
+            if (pair == NULL || PyList_SetItem(kept, out.vary_index, pair) < 0) {
+                goto error;
+            }
+        }
+    }
+    out.kept = NULL; /* handed to the caller */
+    filtered_clear(&out);
+    return kept;
 
 error:
-    Py_XDECREF(policies);
-    Py_DECREF(headers);
-error_after_headers:
-    Py_XDECREF(result);
-    Py_DECREF(content_type);
+    filtered_clear(&out);
     return NULL;
+}
+
+PyDoc_STRVAR(send_message_doc,
+"send_message(context, send, allowed, expiries, nonce, message)\n"
+"--\n\n"
+"Filter a response start message's headers, then pass the message to ``send``: the\n"
+"middleware's _plain_message (context[4] is None) or _csp_message, in C.");
+
+static PyObject *
+send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 9
+        || !(PyList_Check(args[3]) || (PyTuple_Check(args[3]) && PyTuple_GET_SIZE(args[3]) == 0))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "send_message() takes a context, send, allowed, expiries (a list "
+                        "or ()), a nonce and the message");
+        return NULL;
+    }
+    PyObject *context = args[0], *send = args[1], *allowed = args[2], *expiries = args[3];
+    PyObject *nonce = args[4], *message = args[5];
+    int csp = PyTuple_GET_ITEM(context, 4) != Py_None;
+    PyObject *type = PyObject_GetItem(message, str_type);
+    if (type == NULL) {
+        return NULL;
+    }
+    /* With the CSP, HTTP responses only (the middleware makes this send for HTTP only);
+       without it, every message that carries response headers. */
+    int start = csp ? is_type(type, str_http_start)
+                    : is_type(type, str_http_start) || is_type(type, str_ws_accept)
+                          || is_type(type, str_ws_start);
+    Py_DECREF(type);
+    if (start) {
+        PyObject *headers = PyDict_Check(message)
+                                ? Py_XNewRef(PyDict_GetItemWithError(message, str_headers))
+                                : PyObject_CallMethod(message, "get", "O", str_headers);
+        if (headers == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+        int expiring = PyList_Check(expiries) && PyList_GET_SIZE(expiries) > 0;
+        if ((headers != NULL && headers != Py_None) || expiring) {
+            int empty = headers == NULL || headers == Py_None ? 1 : PyObject_Not(headers);
+            if (empty < 0) {
+                Py_DECREF(headers);
+                return NULL;
+            }
+            PyObject *given = empty ? PyTuple_New(0) : Py_NewRef(headers); /* headers or () */
+            PyObject *completed =
+                given ? completed_headers(context, given, allowed, expiries, nonce) : NULL;
+            Py_XDECREF(given);
+            if (completed == NULL || PyObject_SetItem(message, str_headers, completed) < 0) {
+                Py_XDECREF(completed);
+                Py_XDECREF(headers);
+                return NULL;
+            }
+            Py_DECREF(completed);
+        }
+        Py_XDECREF(headers);
+    }
+    return PyObject_CallOneArg(send, message);
 }
 
 /* Keep ``value`` in the slot of ``names`` that ``key`` matches, if any: the last value,
@@ -478,6 +667,8 @@ static PyMethodDef methods[] = {
      filter_headers_doc},
     {"read_headers", (PyCFunction)(void (*)(void))read_headers, METH_FASTCALL,
      read_headers_doc},
+    {"send_message", (PyCFunction)(void (*)(void))send_message, METH_FASTCALL,
+     send_message_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -493,5 +684,13 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     init_whitespace();
+    str_type = PyUnicode_InternFromString("type");
+    str_headers = PyUnicode_InternFromString("headers");
+    str_http_start = PyUnicode_InternFromString("http.response.start");
+    str_ws_accept = PyUnicode_InternFromString("websocket.accept");
+    str_ws_start = PyUnicode_InternFromString("websocket.http.response.start");
+    if (!str_type || !str_headers || !str_http_start || !str_ws_accept || !str_ws_start) {
+        return NULL;
+    }
     return PyModule_Create(&module);
 }

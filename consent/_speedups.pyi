@@ -22,3 +22,12 @@ def filter_headers(
     csp: bool,
     /,
 ) -> tuple[list[Any], int, bytes | None, tuple[bytes, ...], bool]: ...
+def send_message(
+    context: tuple[Any, ...],
+    send: Callable[[Any], Any],
+    allowed: int,
+    expiries: Any,
+    nonce: bytes | None,
+    message: Any,
+    /,
+) -> Any: ...

@@ -187,7 +187,10 @@ class ConsentMiddleware:
         self._set_cookie_keeps: dict[int, dict[bytes, bool]] = {}
         # The per-cookie loops (scan.py): in C when built, and the bound methods that
         # fill the caches on a miss, bound once here rather than on every request.
-        self._read_request, self._scan_cookies, self._filter_headers = implementation(top + 4)
+        loops = implementation(top + 4)
+        self._read_request = loops.read_headers
+        self._scan_cookies = loops.scan_cookies
+        self._filter_headers = loops.filter_headers
         self._learn_request_bit = self._request_bit
         self._learn_keep_bound = self._learn_keep
         self._decisions: dict[bytes, _Decision] = {}
@@ -204,6 +207,31 @@ class ConsentMiddleware:
 
         # No CSP and no banner: every request takes the plain filtering send.
         self._plain_send = self.csp is None and not self._inject
+        # The sends the app gets without the banner (see _plain_message below): the C
+        # one with what it needs in a tuple, or the Python ones with this middleware.
+        self._plain_sender: Callable[..., Awaitable[None]] = _plain_message
+        self._csp_sender: Callable[..., Awaitable[None]] = _csp_message
+        self._plain_context: Any = self
+        self._csp_context: Any = self
+        if loops.send_message is not None:
+            self._plain_sender = self._csp_sender = loops.send_message
+            self._plain_context = self._send_context(None)
+            if self.csp is not None:
+                self._csp_context = self._send_context(self.csp)
+
+    def _send_context(self, csp: ContentSecurityPolicy | None) -> tuple[Any, ...]:
+        """What the C send needs to do ``_filter``'s work (see _speedups.c)."""
+        return (
+            self._set_cookie_keeps,
+            self._keeps,
+            self._learn_keep_bound,
+            self._undeclared,
+            None if csp is None else csp.header_value,
+            None if csp is None else csp.header_name,
+            VARY_COOKIE,
+            add_vary_cookie,
+            _SET_COOKIE,
+        )
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -499,11 +527,15 @@ class ConsentMiddleware:
             send_page = self._page_send(scope, state, send, allowed, expiries, csp, nonce)
             await self.app(scope, receive, send_page)
         elif csp is not None:  # the other sends: partials (see _plain_message below)
+            context = self._csp_context
             await self.app(
-                scope, receive, partial(_csp_message, self, send, allowed, expiries, nonce)
+                scope, receive, partial(self._csp_sender, context, send, allowed, expiries, nonce)
             )
         else:
-            await self.app(scope, receive, partial(_plain_message, self, send, allowed, expiries))
+            context = self._plain_context
+            await self.app(
+                scope, receive, partial(self._plain_sender, context, send, allowed, expiries, None)
+            )
 
     def _page_send(
         self,
@@ -550,6 +582,7 @@ def _plain_message(
     send: Send,
     allowed: int,
     expiries: Sequence[bytes],
+    nonce: None,
     message: Message,
 ) -> Awaitable[None]:
     """Filter the response's cookies, nothing else (no check the banner and CSP need)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .cookies import WHITESPACE
 from .csp import CONTENT_TYPE, CSP_HEADER
@@ -174,9 +174,19 @@ def speedups() -> Any | None:
     return _speedups
 
 
-def implementation(mask_bits: int) -> tuple[ReadHeaders, ScanCookies, FilterHeaders]:
+class Loops(NamedTuple):
+    """The loops a middleware runs: the C ones, or these Python ones (``send_message``
+    None: the middleware's own Python sends then wrap ``filter_headers``)."""
+
+    read_headers: ReadHeaders
+    scan_cookies: ScanCookies
+    filter_headers: FilterHeaders
+    send_message: Callable[..., Any] | None
+
+
+def implementation(mask_bits: int) -> Loops:
     """The loops a middleware whose masks take ``mask_bits`` bits should run."""
     fast = speedups()
     if fast is None or mask_bits > C_MASK_BITS:
-        return read_headers, scan_cookies, filter_headers
-    return fast.read_headers, fast.scan_cookies, fast.filter_headers
+        return Loops(read_headers, scan_cookies, filter_headers, None)
+    return Loops(fast.read_headers, fast.scan_cookies, fast.filter_headers, fast.send_message)

@@ -3,7 +3,9 @@ specification in Python (consent/scan.py), caches and cache misses included."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -11,9 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from consent import scan
+from bench.policies import regional_policy, with_csp
+from consent import ConsentMiddleware, Policy, scan
 from consent.cookies import MAX_REQUEST_COOKIES, WHITESPACE
+from tests.conftest import KEY, call_sync, http_scope, response_headers
 
 OWN = 1 << 3
 NAMELESS = 1 << 6
@@ -39,17 +44,15 @@ def test_the_install_built_the_speedups() -> None:
         pytest.skip("the pure-Python loops were asked for")
     module = scan.speedups()
     assert module is not None
-    assert scan.implementation(10) == (
-        module.read_headers,
-        module.scan_cookies,
-        module.filter_headers,
+    assert scan.implementation(10) == scan.Loops(
+        module.read_headers, module.scan_cookies, module.filter_headers, module.send_message
     )
 
 
 def test_pure_python_when_asked_or_when_masks_are_wider_than_64_bits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    python = (scan.read_headers, scan.scan_cookies, scan.filter_headers)
+    python = scan.Loops(scan.read_headers, scan.scan_cookies, scan.filter_headers, None)
     assert scan.implementation(scan.C_MASK_BITS + 1) == python
     monkeypatch.setenv(scan.PURE_PYTHON_ENV, "1")
     assert scan.speedups() is None
@@ -342,3 +345,112 @@ def test_c_filter_takes_any_pair_and_survives_a_miss_that_grows_the_cache() -> N
     kept, vary_index, _, _, seen = fast.filter_headers(headers, keeps, learn, 1, 2, False)
     assert kept == headers
     assert (vary_index, seen) == (2, True)
+
+
+# -- the whole middleware, either way -------------------------------------------
+
+
+def _middleware(policy: Policy, app: ASGIApp, *, pure: bool) -> ConsentMiddleware:
+    """A middleware on ``policy`` whose loops are Python (``pure``) or, when built, C."""
+    previous = os.environ.pop(scan.PURE_PYTHON_ENV, None)
+    if pure:
+        os.environ[scan.PURE_PYTHON_ENV] = "1"  # read once, when the middleware is made
+    try:
+        return ConsentMiddleware(app, policy=policy, secret_keys=KEY)
+    finally:
+        os.environ.pop(scan.PURE_PYTHON_ENV, None)
+        if previous is not None:
+            os.environ[scan.PURE_PYTHON_ENV] = previous
+
+
+def consent_token(policy: Policy, choice: str) -> bytes:
+    """A real token for ``choice`` (an action, or one optional category), from the endpoint."""
+    body = {"action": choice} if choice.endswith("_all") else {"granted": [choice]}
+    scope = http_scope("/consent", method="POST", headers=[(b"content-type", b"application/json")])
+    endpoint = ConsentMiddleware(ANSWER, policy=policy, secret_keys=KEY)
+    sent = call_sync(endpoint, scope, [{"type": "http.request", "body": json.dumps(body).encode()}])
+    cookie = next(v for k, v in response_headers(sent) if k == b"set-cookie")
+    return cookie.split(b";")[0].removeprefix(b"consent=")
+
+
+class _Answer:
+    """Sends the start message the current example prepared, then a body."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(dict(self.start))
+        await send({"type": "http.response.body", "body": b"<p>hi"})
+
+
+ANSWER = _Answer()
+# Regimes, GPC and the CSP all on, so that every branch of the sends is reachable.
+FULL = with_csp(regional_policy())
+PAIR = (_middleware(FULL, ANSWER, pure=True), _middleware(FULL, ANSWER, pure=False))
+TOKENS = {
+    choice: consent_token(FULL, choice)
+    for choice in ("accept_all", "reject_all", "analytics", "functional")
+}
+
+_jar = st.lists(
+    st.sampled_from(
+        [b"sid=1", b"_ga=GA1", b"lang=fr", b"_fbp=x", b"IDE=1", b"tracker=1", b" _pk_id.1=2"]
+    ),
+    max_size=5,
+)
+_token = st.one_of(st.none(), st.sampled_from(sorted(TOKENS)))
+_extra = st.lists(
+    st.sampled_from(
+        [(b"sec-gpc", b"1"), (b"cf-ipcountry", b"US-CA"), (b"cf-ipcountry", b"FR"), (b"x", b"y")]
+    ),
+    max_size=3,
+)
+_app_headers = st.lists(
+    st.one_of(
+        st.tuples(
+            st.sampled_from([b"set-cookie", b"Set-Cookie"]),
+            st.sampled_from([b"sid=1", b"_ga=2; Path=/", b"_fbp=3", b"nameless", b"ab=1"]),
+        ),
+        st.sampled_from(
+            [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-type", b"application/json"),
+                (b"vary", b"Accept-Encoding"),
+                (b"content-security-policy", b"script-src 'self' 'nonce-abc'"),
+            ]
+        ),
+    ),
+    max_size=8,
+)
+_message_type = st.sampled_from(["http.response.start", "http.response.start", "websocket.accept"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    jar=_jar,
+    token=_token,
+    extra=_extra,
+    app_headers=st.one_of(st.none(), _app_headers),
+    start_type=_message_type,
+)
+def test_the_middleware_answers_the_same_with_either_loops(
+    jar: list[bytes],
+    token: str | None,
+    extra: list[tuple[bytes, bytes]],
+    app_headers: list[tuple[bytes, bytes]] | None,
+    start_type: str,
+) -> None:
+    built()
+    pairs = [*jar, *([b"consent=" + TOKENS[token]] if token else [])]
+    request = [*([(b"cookie", b"; ".join(pairs))] if pairs else []), *extra]
+    ANSWER.start = {"type": start_type, "status": 200}
+    if app_headers is not None:
+        ANSWER.start["headers"] = app_headers
+    scope_type = "websocket" if start_type == "websocket.accept" else "http"
+    answers = []
+    for middleware in PAIR:
+        sent = call_sync(middleware, http_scope(headers=request, scope_type=scope_type))
+        # Nonces differ per request: compare everything but the nonce itself.
+        answers.append(re.sub(rb"'nonce-[0-9a-f]+'", b"'nonce-N'", repr(sent).encode()))
+    assert answers[0] == answers[1]
