@@ -98,6 +98,9 @@ def test_consent_mode_default_then_update(page: Page) -> None:
     page.get_by_role("link", name="Customise").click()
     page.get_by_role("switch", name="Analytics").check()
     choose(page, "Save my preferences")
+    # The script pushes the update once it has read the response, after the response
+    # event `choose` waits for: wait for the push itself.
+    page.wait_for_function("() => window.dataLayer.some(a => a[1] === 'update')")
     update = page.evaluate(commands)[-1]
     assert update[:2] == ["consent", "update"]
     assert update[2]["analytics_storage"] == "granted"
