@@ -421,6 +421,57 @@ is_type(PyObject *type, PyObject *expected)
     return PyUnicode_Check(type) && PyUnicode_Compare(type, expected) == 0;
 }
 
+/* ContentSecurityPolicy.header_value's usual case: no policy of the app's, a nonce, and
+   both caches filled. A new reference (None: the response runs nothing), or NULL
+   without an error when the case is not the usual one: the caller asks Python. */
+static PyObject *
+usual_policy(PyObject *context, PyObject *content_type, PyObject *allowed, PyObject *nonce,
+             PyObject *app_policies)
+{
+    PyObject *runnable_cache = PyTuple_GET_ITEM(context, 9);
+    PyObject *parts_cache = PyTuple_GET_ITEM(context, 10);
+    if (PyTuple_GET_SIZE(app_policies) != 0 || !PyBytes_Check(nonce)
+        || !PyDict_Check(runnable_cache) || !PyDict_Check(parts_cache)) {
+        return NULL;
+    }
+    PyObject *runnable = PyDict_GetItemWithError(runnable_cache, content_type); /* borrowed */
+    if (runnable == Py_False) {
+        return Py_NewRef(Py_None);
+    }
+    if (runnable != Py_True) {
+        return NULL; /* a miss (or an error, which the caller sees) */
+    }
+    unsigned long long mask = PyLong_AsUnsignedLongLong(allowed)
+                              & PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, 11));
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *key = PyLong_FromUnsignedLongLong(mask);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *parts = PyDict_GetItemWithError(parts_cache, key); /* borrowed */
+    Py_DECREF(key);
+    if (parts == NULL || !PyTuple_Check(parts) || PyTuple_GET_SIZE(parts) != 2) {
+        return NULL;
+    }
+    PyObject *before = PyTuple_GET_ITEM(parts, 0), *after = PyTuple_GET_ITEM(parts, 1);
+    if (!PyBytes_Check(before) || !PyBytes_Check(after)) {
+        return NULL;
+    }
+    Py_ssize_t sizes[3] = {PyBytes_GET_SIZE(before), PyBytes_GET_SIZE(nonce),
+                           PyBytes_GET_SIZE(after)};
+    PyObject *policy = PyBytes_FromStringAndSize(NULL, sizes[0] + sizes[1] + sizes[2]);
+    if (policy == NULL) {
+        return NULL;
+    }
+    char *text = PyBytes_AS_STRING(policy);
+    memcpy(text, PyBytes_AS_STRING(before), (size_t)sizes[0]);
+    memcpy(text + sizes[0], PyBytes_AS_STRING(nonce), (size_t)sizes[1]);
+    memcpy(text + sizes[0] + sizes[1], PyBytes_AS_STRING(after), (size_t)sizes[2]);
+    return policy;
+}
+
 /* The response headers of a start message, filtered and completed (expirations, the
    CSP, Vary), as consent.middleware._filter builds them. New reference, or NULL. */
 static PyObject *
@@ -462,8 +513,11 @@ completed_headers(PyObject *context, PyObject *headers, PyObject *allowed,
         Py_DECREF(expiry);
     }
     if (csp && out.content_type != Py_None) {
-        PyObject *call[4] = {out.content_type, allowed, nonce, out.policies};
-        PyObject *policy = PyObject_Vectorcall(header_value, call, 4, NULL);
+        PyObject *policy = usual_policy(context, out.content_type, allowed, nonce, out.policies);
+        if (policy == NULL && !PyErr_Occurred()) {
+            PyObject *call[4] = {out.content_type, allowed, nonce, out.policies};
+            policy = PyObject_Vectorcall(header_value, call, 4, NULL);
+        }
         if (policy == NULL) {
             goto error;
         }
@@ -520,7 +574,7 @@ PyDoc_STRVAR(send_message_doc,
 static PyObject *
 send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 9
+    if (nargs != 6 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 12
         || !(PyList_Check(args[3]) || (PyTuple_Check(args[3]) && PyTuple_GET_SIZE(args[3]) == 0))) {
         PyErr_SetString(PyExc_TypeError,
                         "send_message() takes a context, send, allowed, expiries (a list "

@@ -70,8 +70,11 @@ class ContentSecurityPolicy:
             for name, category in policy.categories.items()
             if category.hosts
         ]
-        self._hosts_mask = sum(bit for bit, _ in self._hosts)
+        self.hosts_mask = sum(bit for bit, _ in self._hosts)
         self._parts: dict[int, _Parts] = {}
+        # The same parts around a nonce, by mask, as a pair: what the C send
+        # (consent/_speedups.c) joins itself in the usual case of header_value.
+        self.nonce_parts: dict[int, tuple[bytes, bytes]] = {}
         # A request's nonce is ``take_nonce()``: the ``pop`` of the current batch of 256,
         # a C call (no Python frame per request) and atomic, so two threads never get
         # the same nonce; when it raises IndexError, ``refill_nonces()``. Text, as
@@ -81,7 +84,7 @@ class ContentSecurityPolicy:
         self.take_nonce: Callable[[], str] | None = None
         if self.uses_nonce:
             self.take_nonce = _nonce_batch().pop
-        self._runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
+        self.runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
 
     def refill_nonces(self) -> str:
         """A new batch of nonces (``take_nonce`` ran out), and the first of it."""
@@ -93,7 +96,9 @@ class ContentSecurityPolicy:
         """The header text around the per-response part of ``script-src`` (a cache miss)."""
         if len(self._parts) >= _CACHE_SIZE:  # pragma: no cover - 4,097 distinct choices
             self._parts.clear()  # masks are signed, but keep memory bounded anyway
+            self.nonce_parts.clear()
         parts = self._parts[key] = _Parts(*self._build(key))
+        self.nonce_parts[key] = (parts.before_nonce, parts.after_nonce)
         return parts
 
     def _build(self, mask: int) -> tuple[bytes, bytes]:
@@ -151,9 +156,9 @@ class ContentSecurityPolicy:
 
     def _learn_runnable(self, content_type: bytes) -> bool:
         runnable = content_type.split(b";", 1)[0].strip().lower() in RUNNABLE_TYPES
-        if len(self._runnable) >= 256:  # pragma: no cover - apps use a handful of types
-            self._runnable.clear()
-        self._runnable[content_type] = runnable
+        if len(self.runnable) >= 256:  # pragma: no cover - apps use a handful of types
+            self.runnable.clear()
+        self.runnable[content_type] = runnable
         return runnable
 
     def header_value(
@@ -165,12 +170,12 @@ class ContentSecurityPolicy:
         app's own policies (``app_policies``) on its way: on the usual path this is two
         cache look-ups and two concatenations.
         """
-        runnable = self._runnable.get(content_type)
+        runnable = self.runnable.get(content_type)
         if runnable is None:
             runnable = self._learn_runnable(content_type)
         if not runnable:
             return None
-        key = allowed & self._hosts_mask
+        key = allowed & self.hosts_mask
         parts = self._parts.get(key)
         if parts is None:
             parts = self._learn_parts(key)

@@ -231,6 +231,10 @@ class ConsentMiddleware:
             VARY_COOKIE,
             add_vary_cookie,
             _SET_COOKIE,
+            # header_value's usual case, done in C: these caches, read-only there.
+            None if csp is None else csp.runnable,
+            None if csp is None else csp.nonce_parts,
+            0 if csp is None else csp.hosts_mask,
         )
 
     # -- per-name and per-token knowledge, cached ---------------------------
