@@ -53,7 +53,7 @@ bit_of(PyObject *bits, PyObject *learn, PyObject *name, unsigned long long *bit)
 }
 
 PyDoc_STRVAR(scan_cookies_doc,
-"scan_cookies(header, bits, learn, own, nameless, truncated, limit)\n"
+"scan_cookies(header, context, own)\n"
 "--\n\n"
 "The union of the verdict bits of a request Cookie header's pieces and the value of\n"
 "the first cookie whose bit is ``own``: consent.scan.scan_cookies, in C.");
@@ -61,26 +61,40 @@ PyDoc_STRVAR(scan_cookies_doc,
 static PyObject *
 scan_cookies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7) {
-        PyErr_Format(PyExc_TypeError, "scan_cookies() takes 7 arguments (%zd given)", nargs);
+    if (nargs != 3 || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "scan_cookies() takes a header, a context of 6 and our cookie's bit");
         return NULL;
     }
-    PyObject *header = args[0], *bits = args[1], *learn = args[2];
+    PyObject *header = args[0], *context = args[1];
+    PyObject *bits = PyTuple_GET_ITEM(context, 0), *learn = PyTuple_GET_ITEM(context, 1);
     if (!PyBytes_Check(header) || !PyDict_Check(bits)) {
         PyErr_SetString(PyExc_TypeError, "scan_cookies() needs bytes and a dict");
         return NULL;
     }
-    unsigned long long own = PyLong_AsUnsignedLongLong(args[3]);
-    unsigned long long nameless = PyLong_AsUnsignedLongLong(args[4]);
-    unsigned long long truncated = PyLong_AsUnsignedLongLong(args[5]);
-    Py_ssize_t limit = PyLong_AsSsize_t(args[6]);
+    unsigned long long own = PyLong_AsUnsignedLongLong(args[2]);
+    unsigned long long nameless = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, 2));
+    unsigned long long truncated = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, 3));
+    Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(context, 4));
+    Py_ssize_t max_bytes = PyLong_AsSsize_t(PyTuple_GET_ITEM(context, 5));
     if (PyErr_Occurred()) {
         return NULL;
     }
     const char *start = PyBytes_AS_STRING(header);
     const char *end = start + PyBytes_GET_SIZE(header);
-    const char *piece = start;
     unsigned long long present = 0;
+    if (max_bytes >= 0 && PyBytes_GET_SIZE(header) > max_bytes) {
+        /* Past the byte bound: cut after the last ';' within it (cookies.within_bounds). */
+        const char *last = NULL;
+        for (const char *p = start; p < start + max_bytes; p++) {
+            if (*p == ';') {
+                last = p;
+            }
+        }
+        end = last ? last + 1 : start;
+        present = truncated;
+    }
+    const char *piece = start;
     PyObject *raw = NULL; /* the first value of our cookie, stripped */
     for (Py_ssize_t count = 0;; count++) {
         if (count == limit) {

@@ -4,14 +4,7 @@ from typing import Any
 
 def read_headers(headers: Iterable[Any], names: tuple[bytes | None, ...], /) -> tuple[Any, ...]: ...
 def scan_cookies(
-    header: bytes,
-    bits: dict[bytes, int],
-    learn: Callable[[bytes], int],
-    own: int,
-    nameless: int,
-    truncated: int,
-    limit: int,
-    /,
+    header: bytes, context: tuple[Any, ...], own: int, /
 ) -> tuple[int, bytes | None]: ...
 def filter_headers(
     headers: Iterable[Any],

@@ -38,11 +38,11 @@ def set_cookie_name(value: bytes) -> bytes:
     return pair[:equals].strip(WHITESPACE)
 
 
-def within_bounds(header: bytes) -> bytes:
-    """A ``Cookie`` header cut to ``MAX_COOKIE_HEADER_BYTES``, at the last whole piece."""
-    header = header[:MAX_COOKIE_HEADER_BYTES]
-    # A cut piece would be a different cookie: drop it.
-    return header[: header.rfind(b";") + 1] if b";" in header else b""
+def within_bounds(header: bytes, size: int = MAX_COOKIE_HEADER_BYTES) -> bytes:
+    """A ``Cookie`` header cut to ``size`` bytes, after its last whole piece."""
+    # A cut piece would be a different cookie: drop it (rfind gives -1 without any).
+    header = header[:size]
+    return header[: header.rfind(b";") + 1]
 
 
 def cookie_pieces(header: bytes) -> list[bytes]:

@@ -26,7 +26,6 @@ from .cookies import (
     expire_cookie,
     parse_cookie_header,
     set_cookie_name,
-    within_bounds,
 )
 from .csp import NONCE_KEY
 from .errors import ConfigError
@@ -191,7 +190,15 @@ class ConsentMiddleware:
         self._read_request = loops.read_headers
         self._scan_cookies = loops.scan_cookies
         self._filter_headers = loops.filter_headers
-        self._learn_request_bit = self._request_bit
+        # What scan_cookies needs besides the header and our cookie's bit (scan.py).
+        self._scan_context = (
+            self._request_bits,
+            self._request_bit,
+            self._undeclared,
+            self._truncated,
+            MAX_REQUEST_COOKIES,
+            MAX_COOKIE_HEADER_BYTES,
+        )
         self._learn_keep_bound = self._learn_keep
         self._decisions: dict[bytes, _Decision] = {}
         self.records = build_recorder(config.records, policy)
@@ -438,19 +445,7 @@ class ConsentMiddleware:
             # verdict bits (every verdict is one bit, so a bit outside ``allowed`` means
             # some cookie must be stripped) and the value of the first cookie named like
             # ours on this scheme (first occurrence wins).
-            # Past the byte bound the rest is cut, as parse_cookie_header cuts it.
-            scanned = header if len(header) <= MAX_COOKIE_HEADER_BYTES else within_bounds(header)
-            present, raw = self._scan_cookies(
-                scanned,
-                self._request_bits,
-                self._learn_request_bit,
-                self._own_bits[secure],
-                self._undeclared,
-                self._truncated,
-                MAX_REQUEST_COOKIES,
-            )
-            if scanned is not header:
-                present |= self._truncated
+            present, raw = self._scan_cookies(header, self._scan_context, self._own_bits[secure])
 
         state: ConsentState | None = None
         allowed = self._undecided_allowed

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from .cookies import WHITESPACE
+from .cookies import WHITESPACE, within_bounds
 from .csp import CONTENT_TYPE, CSP_HEADER
 
 _SET_COOKIE = b"set-cookie"
@@ -51,25 +51,24 @@ def read_headers(headers: Iterable[Any], names: tuple[bytes | None, ...]) -> tup
     return (*values, several)
 
 
-def scan_cookies(
-    header: bytes,
-    bits: dict[bytes, int],
-    learn: Callable[[bytes], int],
-    own: int,
-    nameless: int,
-    truncated: int,
-    limit: int,
-) -> tuple[int, bytes | None]:
-    """The union of the verdict bits of ``header``'s first ``limit`` pieces, and the
-    value (stripped) of the first cookie whose bit is ``own``.
+def scan_cookies(header: bytes, context: tuple[Any, ...], own: int) -> tuple[int, bytes | None]:
+    """The union of the verdict bits of ``header``'s cookies, and the value (stripped)
+    of the first cookie whose bit is ``own``.
 
-    ``bits`` maps the raw text before a piece's first ``=`` to its bit, and ``learn``
-    adds a missing one. A piece without ``=`` that is not blank adds ``nameless``; a
-    header of more than ``limit`` pieces adds ``truncated``: the rest is dropped.
+    ``context`` is what stays the same from request to request: ``(bits, learn,
+    nameless, truncated, limit, max_bytes)``. ``bits`` maps the raw text before a
+    piece's first ``=`` to its bit, and ``learn`` adds a missing one. A piece without
+    ``=`` that is not blank adds ``nameless``. A header past ``max_bytes`` is cut after
+    its last ``;`` within them, and one of more than ``limit`` pieces loses the rest
+    (as cookies.cookie_pieces cuts them); either adds ``truncated``.
     """
+    bits, learn, nameless, truncated, limit, max_bytes = context
     present = 0
     raw = None
-    pieces = header.split(b";", limit)  # cookies.cookie_pieces, bounds already applied
+    if len(header) > max_bytes:
+        header = within_bounds(header, max_bytes)
+        present = truncated
+    pieces = header.split(b";", limit)
     if len(pieces) > limit:
         del pieces[limit:]
         present = truncated
@@ -146,10 +145,7 @@ def filter_headers(
 
 
 ReadHeaders = Callable[[Iterable[Any], tuple[bytes | None, ...]], tuple[Any, ...]]
-ScanCookies = Callable[
-    [bytes, dict[bytes, int], Callable[[bytes], int], int, int, int, int],
-    tuple[int, bytes | None],
-]
+ScanCookies = Callable[[bytes, tuple[Any, ...], int], tuple[int, bytes | None]]
 FilterHeaders = Callable[
     [
         Iterable[Any],

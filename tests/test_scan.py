@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.policies import regional_policy, with_csp
 from consent import ConsentMiddleware, Policy, scan
-from consent.cookies import MAX_REQUEST_COOKIES, WHITESPACE
+from consent.cookies import MAX_COOKIE_HEADER_BYTES, MAX_REQUEST_COOKIES, WHITESPACE
 from tests.conftest import KEY, call_sync, http_scope, response_headers
 
 OWN = 1 << 3
@@ -135,7 +135,7 @@ def _bit_of(name: bytes) -> int:
 
 
 def run_scan(
-    function: scan.ScanCookies, header: bytes, known: list[bytes], limit: int
+    function: scan.ScanCookies, header: bytes, known: list[bytes], limit: int, max_bytes: int
 ) -> tuple[tuple[int, bytes | None], dict[bytes, int], list[bytes]]:
     """``function``'s answer, with the cache it leaves and the misses it asked about."""
     bits = {name: _bit_of(name) for name in known}
@@ -146,7 +146,8 @@ def run_scan(
         bits[raw_name] = bit = _bit_of(raw_name)
         return bit
 
-    answer = function(header, bits, learn, OWN, NAMELESS, TRUNCATED, limit)
+    context = (bits, learn, NAMELESS, TRUNCATED, limit, max_bytes)
+    answer = function(header, context, OWN)
     return answer, bits, asked
 
 
@@ -155,28 +156,31 @@ def run_scan(
     header=_header,
     known=st.lists(st.builds(bytes.__add__, _space, _name), max_size=6),
     limit=st.one_of(st.integers(0, 6), st.just(MAX_REQUEST_COOKIES)),
+    max_bytes=st.one_of(st.integers(0, 40), st.just(MAX_COOKIE_HEADER_BYTES)),
 )
 def test_scan_cookies_in_c_answers_as_in_python(
-    header: bytes, known: list[bytes], limit: int
+    header: bytes, known: list[bytes], limit: int, max_bytes: int
 ) -> None:
     fast = built()
-    assert run_scan(fast.scan_cookies, header, known, limit) == run_scan(
-        scan.scan_cookies, header, known, limit
+    assert run_scan(fast.scan_cookies, header, known, limit, max_bytes) == run_scan(
+        scan.scan_cookies, header, known, limit, max_bytes
     )
 
 
 def test_scan_cookies_reads_bits_names_and_our_value() -> None:
+    header = b"sid=1; consent= tok en ; consent=2;  ; bare;x"
     for module in implementations():
         function = module.scan_cookies
-        (present, raw), _, asked = run_scan(
-            function, b"sid=1; consent= tok en ; consent=2;  ; bare;x", [b"sid"], 200
-        )
+        (present, raw), _, asked = run_scan(function, header, [b"sid"], 200, 1000)
         assert raw == b"tok en"  # the first one, stripped
         assert asked == [b" consent"]  # learnt once, then cached
         assert present == _bit_of(b"sid") | OWN | NAMELESS
-        (present, raw), _, _ = run_scan(function, b"a=1;b=2;consent=3", [], 2)
+        (present, raw), _, _ = run_scan(function, b"a=1;b=2;consent=3", [], 2, 1000)
         assert raw is None  # past the limit: not read
         assert present & TRUNCATED
+        (present, raw), _, _ = run_scan(function, b"a=1; consent=3", [], 200, 6)
+        assert raw is None  # past the byte bound: cut after "a=1;"
+        assert present == _bit_of(b"a") | TRUNCATED
 
 
 # -- response headers ----------------------------------------------------------
@@ -308,10 +312,11 @@ def _fail(_: object, *__: object) -> Any:
         (lambda c: c.read_headers([5], (b"cookie",)), TypeError),
         (lambda c: c.read_headers([(b"cookie", b"a"), (b"cookie", "b")], (b"cookie",)), TypeError),
         (lambda c: c.scan_cookies(b"a=1"), TypeError),
-        (lambda c: c.scan_cookies("a=1", {}, _fail, 1, 2, 4, 200), TypeError),
-        (lambda c: c.scan_cookies(b"a=1", {}, _fail, 1, 2, 4, 200), LookupError),
-        (lambda c: c.scan_cookies(b"a=1", {b"a": "x"}, _fail, 1, 2, 4, 200), TypeError),
-        (lambda c: c.scan_cookies(b"a=1", {}, _fail, -1, 2, 4, 200), OverflowError),
+        (lambda c: c.scan_cookies(b"a=1", ({}, _fail, 2, 4, 200), 1), TypeError),
+        (lambda c: c.scan_cookies("a=1", ({}, _fail, 2, 4, 200, 99), 1), TypeError),
+        (lambda c: c.scan_cookies(b"a=1", ({}, _fail, 2, 4, 200, 99), 1), LookupError),
+        (lambda c: c.scan_cookies(b"a=1", ({b"a": "x"}, _fail, 2, 4, 200, 99), 1), TypeError),
+        (lambda c: c.scan_cookies(b"a=1", ({}, _fail, 2, 4, 200, 99), -1), OverflowError),
         (lambda c: c.filter_headers([]), TypeError),
         (lambda c: c.filter_headers([], [], _fail, 1, 2, False), TypeError),
         (lambda c: c.filter_headers(5, {}, _fail, 1, 2, False), TypeError),
