@@ -1,17 +1,22 @@
 /*
- * consent._speedups: the two per-cookie loops of the middleware, in C.
+ * consent._speedups: the middleware's loops over headers and cookies, in C.
  *
- * consent/scan.py is the specification: each function here does exactly what its
- * namesake there does (tests/test_scan.py compares them on generated input), and the
- * middleware uses the Python one when this module is not built. Why it exists at all
- * (docs/performance.md): in the interpreter every cookie costs a partition's tuple and
- * two bytes objects, a hash of the fresh name and some twenty bytecodes; here it costs
- * one bytes object for the name and one dictionary probe.
+ * consent/scan.py is the specification of read_headers, scan_cookies and
+ * filter_headers, and consent/middleware.py's _plain_message and _csp_message (with
+ * _filter) that of send_message: each function here does exactly what its Python
+ * namesake does (tests/test_scan.py compares them on generated input, the whole
+ * middleware included), and the middleware runs the Python ones when this module is
+ * not built. Why it exists at all (docs/performance.md): in the interpreter every
+ * cookie costs a partition's tuple and two bytes objects, a hash of the fresh name and
+ * some twenty bytecodes; here it costs one bytes object for the name and one
+ * dictionary probe.
  *
  * What the code may trust: nothing about the bytes. A Cookie header is chosen by the
  * client and a Set-Cookie by the app; both are only ever read between their start and
  * their length, byte by byte or with memchr, and nothing is written anywhere but into
  * new Python objects. No name or value is parsed further than finding ';' and '='.
+ * What a name means is decided in Python: the caches are the middleware's dicts, and
+ * a miss calls back into the middleware, which fills them.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
