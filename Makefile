@@ -57,3 +57,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -f consent/_speedups*.so consent/_speedups*.pyd

@@ -185,8 +185,8 @@ class ConsentMiddleware:
         # bool the interpreter tests without a call, and no ``&`` per cookie.
         self._request_bits: dict[bytes, int] = {}
         self._set_cookie_keeps: dict[int, dict[bytes, bool]] = {}
-        # The per-cookie loops (scan.py): in C when built, and the bound methods that
-        # fill the caches on a miss, bound once here rather than on every request.
+        # The loops over headers and cookies (scan.py), in C when built; the methods
+        # that fill their caches on a miss are bound once, here.
         loops = implementation(top + 4)
         self._read_request = loops.read_headers
         self._scan_cookies = loops.scan_cookies

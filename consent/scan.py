@@ -2,15 +2,17 @@
 request's ``Cookie`` header, and the response headers.
 
 These functions are the specification. ``consent/_speedups.c`` implements the same
-three functions in C, and tests/test_scan.py checks that both give the same answers on
-generated input. The middleware uses the C ones when the extension was built and the
-policy's masks fit in 64 bits (`implementation`). Why C at all is in
-docs/performance.md: in the interpreter each cookie costs a partition's tuple and two
-bytes objects, a hash of the fresh name and some twenty bytecodes. In C it costs one
-bytes object for the name and one dictionary probe.
+three functions in C, and a fourth, ``send_message``, whose specification is the
+middleware's ``_plain_message`` and ``_csp_message``; tests/test_scan.py checks that
+both versions give the same answers on generated input. The middleware uses the C ones
+when the extension was built and the policy's masks fit in 64 bits (`implementation`).
+Why C at all is in docs/performance.md: in the interpreter each cookie costs a
+partition's tuple and two bytes objects, a hash of the fresh name and some twenty
+bytecodes. In C it costs one bytes object for the name and one dictionary probe.
 
-Both take their caches and the callables that fill them on a miss from the middleware
-(``_request_bit``, ``_learn_keep``). The callables must not touch the headers.
+The cookie loops take their caches, and the callables that fill them on a miss, from
+the middleware (``_request_bit``, ``_learn_keep``). The callables must not touch the
+headers.
 """
 
 from __future__ import annotations
