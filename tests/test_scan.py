@@ -7,6 +7,7 @@ import json
 import os
 import re
 import zlib
+from collections import UserDict
 from collections.abc import Callable
 from typing import Any
 
@@ -383,9 +384,10 @@ class _Answer:
 
     def __init__(self) -> None:
         self.start: dict[str, Any] = {}
+        self.kind: type[Any] = dict  # ASGI messages are dicts; any mapping should do
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(dict(self.start))
+        await send(self.kind(self.start))
         await send({"type": "http.response.body", "body": b"<p>hi"})
 
 
@@ -438,6 +440,7 @@ _message_type = st.sampled_from(["http.response.start", "http.response.start", "
     extra=_extra,
     app_headers=st.one_of(st.none(), _app_headers),
     start_type=_message_type,
+    kind=st.sampled_from([dict, UserDict]),
 )
 def test_the_middleware_answers_the_same_with_either_loops(
     jar: list[bytes],
@@ -445,8 +448,10 @@ def test_the_middleware_answers_the_same_with_either_loops(
     extra: list[tuple[bytes, bytes]],
     app_headers: list[tuple[bytes, bytes]] | None,
     start_type: str,
+    kind: type[Any],
 ) -> None:
     built()
+    ANSWER.kind = kind
     pairs = [*jar, *([b"consent=" + TOKENS[token]] if token else [])]
     request = [*([(b"cookie", b"; ".join(pairs))] if pairs else []), *extra]
     ANSWER.start = {"type": start_type, "status": 200}
