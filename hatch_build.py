@@ -7,14 +7,15 @@ middleware runs the same loops in Python (docs/performance.md says what that cos
 so that a development install and CI never measure or test the fallback by accident.
 
 Compiled with setuptools' ``build_ext``, which knows every platform's compiler and
-flags, and placed next to the sources (``inplace``): an editable install imports it
-from there, and a wheel takes it in as an artifact (``*.so`` and ``*.pyd`` are ignored
-by git, so hatchling would otherwise leave them out).
+flags. An editable install gets the module next to the sources, where it imports it
+from (``*.so`` and ``*.pyd`` are ignored by git, so it is named as an artifact); a
+wheel gets it from a scratch directory, leaving the source tree as it was.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,35 +26,31 @@ REQUIRE_ENV = "CONSENT_REQUIRE_SPEEDUPS"
 SOURCE = "consent/_speedups.c"
 
 
-def compile_speedups(root: Path) -> list[str]:
-    """Build ``consent._speedups`` in place; the paths of what was built, under ``root``."""
+def compile_speedups(root: Path, output: Path) -> Path:
+    """Build ``consent._speedups`` from the sources under ``root`` into ``output``/consent."""
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
-    extension = Extension("consent._speedups", [SOURCE])
-    distribution = Distribution({"name": "consent", "ext_modules": [extension]})
-    distribution.package_dir = {"": "."}
-    command = build_ext(distribution)
-    command.inplace = True
+    extension = Extension("consent._speedups", [str(Path(root, SOURCE))])
+    command = build_ext(Distribution({"name": "consent", "ext_modules": [extension]}))
     with tempfile.TemporaryDirectory() as scratch:
         command.build_temp = scratch
-        command.build_lib = scratch
+        command.build_lib = str(output)
         command.ensure_finalized()
-        previous = Path.cwd()
-        os.chdir(root)  # inplace copies relative to the working directory
-        try:
-            command.run()
-        finally:
-            os.chdir(previous)
-    built = Path(root, "consent", Path(command.get_ext_filename(extension.name)).name)
-    return [built.relative_to(root).as_posix()]
+        command.run()
+    return Path(output, command.get_ext_filename(extension.name))
 
 
 class SpeedupsBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        root = Path(self.root)
+        editable = version == "editable"
+        output = root if editable else Path(tempfile.mkdtemp(prefix="consent-speedups-"))
         try:
-            built = compile_speedups(Path(self.root))
+            built = compile_speedups(root, output)
         except Exception as error:
+            if not editable:
+                shutil.rmtree(output, ignore_errors=True)
             if os.environ.get(REQUIRE_ENV) == "1":
                 raise RuntimeError(f"{SOURCE} did not compile and {REQUIRE_ENV}=1") from error
             self.app.display_warning(
@@ -63,4 +60,13 @@ class SpeedupsBuildHook(BuildHookInterface):
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        build_data["artifacts"].extend(built)
+        if editable:
+            build_data["artifacts"].append(built.relative_to(root).as_posix())
+        else:
+            build_data["force_include"][str(built)] = f"consent/{built.name}"
+            self._scratch = output
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
