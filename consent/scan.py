@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from .cookies import WHITESPACE, within_bounds
+from .cookies import WHITESPACE, join_cookie_headers, within_bounds
 from .csp import CONTENT_TYPE, CSP_HEADER
 
 _SET_COOKIE = b"set-cookie"
@@ -47,7 +47,7 @@ def read_headers(headers: Iterable[Any], names: tuple[bytes | None, ...]) -> tup
         if type(key) is bytes and key in names:
             slot = names.index(key)
             if slot == 0 and values[0] is not None:
-                value = b"; ".join((values[0], value))
+                value = join_cookie_headers((values[0], value))
                 several = True
             values[slot] = value
     return (*values, several)
