@@ -10,7 +10,6 @@ values change per request: granted, non-granted and undeclared names mixed.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import ConsentMiddleware, Policy
-from consent.scan import PURE_PYTHON_ENV
+from consent.scan import pure_python
 
 from .asgi import Recorder, call
 from .policies import with_banner, with_csp
@@ -228,15 +227,8 @@ def pure_python_stack(policy: Policy) -> Callable[[], ASGIApp]:
     machine without a C compiler runs it."""
 
     def build() -> ASGIApp:
-        previous = os.environ.get(PURE_PYTHON_ENV)
-        os.environ[PURE_PYTHON_ENV] = "1"  # read once, when the middleware is made
-        try:
+        with pure_python():
             return ConsentMiddleware(app, policy=policy, secret_keys=[KEY])
-        finally:
-            if previous is None:
-                del os.environ[PURE_PYTHON_ENV]
-            else:
-                os.environ[PURE_PYTHON_ENV] = previous
 
     return build
 

@@ -18,7 +18,8 @@ headers.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from .cookies import WHITESPACE, join_cookie_headers, within_bounds
@@ -170,6 +171,21 @@ def speedups() -> Any | None:
     except ImportError:
         return None
     return _speedups
+
+
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """Middlewares made inside run the Python loops, as without a C compiler (the bench's
+    row, the differential tests); the environment is as it was afterwards."""
+    previous = os.environ.get(PURE_PYTHON_ENV)
+    os.environ[PURE_PYTHON_ENV] = "1"  # read once, when a middleware is made
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[PURE_PYTHON_ENV]
+        else:
+            os.environ[PURE_PYTHON_ENV] = previous
 
 
 class Loops(NamedTuple):

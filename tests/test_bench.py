@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 
@@ -16,10 +15,9 @@ from bench.scenario import (
     app,
     consent_credential,
     make_visitors,
-    pure_python_stack,
     requests,
 )
-from consent.scan import PURE_PYTHON_ENV, speedups
+from consent.scan import speedups
 
 
 def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
@@ -35,18 +33,6 @@ def test_benchmark_measures_every_stack_and_all_three_goals() -> None:
     assert "loops in Python (no C)" in table
     loops = "in C" if speedups() is not None else "in Python (no C)"
     assert f"header and cookie loops {loops}" in table
-
-
-def test_the_pure_python_stack_leaves_the_environment_as_it_was(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    build = pure_python_stack(example_policy())
-    monkeypatch.delenv(PURE_PYTHON_ENV, raising=False)
-    build()
-    assert PURE_PYTHON_ENV not in os.environ
-    monkeypatch.setenv(PURE_PYTHON_ENV, "0")
-    build()
-    assert os.environ[PURE_PYTHON_ENV] == "0"
 
 
 def test_benchmark_command_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:

@@ -60,6 +60,19 @@ def test_pure_python_when_asked_or_when_masks_are_wider_than_64_bits(
     assert scan.implementation(10) == python
 
 
+@pytest.mark.parametrize("before", [None, "0"])
+def test_pure_python_asks_for_python_then_leaves_the_environment_as_it_was(
+    before: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if before is None:
+        monkeypatch.delenv(scan.PURE_PYTHON_ENV, raising=False)
+    else:
+        monkeypatch.setenv(scan.PURE_PYTHON_ENV, before)
+    with scan.pure_python():
+        assert scan.implementation(10).send_message is None
+    assert os.environ.get(scan.PURE_PYTHON_ENV) == before
+
+
 # -- request headers -------------------------------------------------------------
 
 _request_key = st.sampled_from([b"cookie", b"Cookie", b"sec-gpc", b"cf-ipcountry", b"host", b""])
@@ -358,15 +371,10 @@ def test_c_filter_takes_any_pair_and_survives_a_miss_that_grows_the_cache() -> N
 
 def _middleware(policy: Policy, app: ASGIApp, *, pure: bool) -> ConsentMiddleware:
     """A middleware on ``policy`` whose loops are Python (``pure``) or, when built, C."""
-    previous = os.environ.pop(scan.PURE_PYTHON_ENV, None)
     if pure:
-        os.environ[scan.PURE_PYTHON_ENV] = "1"  # read once, when the middleware is made
-    try:
-        return ConsentMiddleware(app, policy=policy, secret_keys=KEY)
-    finally:
-        os.environ.pop(scan.PURE_PYTHON_ENV, None)
-        if previous is not None:
-            os.environ[scan.PURE_PYTHON_ENV] = previous
+        with scan.pure_python():
+            return ConsentMiddleware(app, policy=policy, secret_keys=KEY)
+    return ConsentMiddleware(app, policy=policy, secret_keys=KEY)
 
 
 def consent_token(policy: Policy, choice: str) -> bytes:
