@@ -429,11 +429,7 @@ class ConsentMiddleware:
         )
         gpc = gpc_value is not None and gpc_value.strip() == b"1"
         regimes = self.regimes
-        regime = regimes.default
-        if geo is not None:
-            # A country seen before costs one probe of resolve's own cache, not a call.
-            known = regimes.by_value.get(geo) if geo_subdivision is None else None
-            regime = known if known is not None else regimes.resolve(geo, geo_subdivision)
+        regime = regimes.default if geo is None else regimes.resolve(geo, geo_subdivision)
         # Over https the consent cookie carries the __Host-/__Secure- prefix.
         secure = scope.get("scheme") in _SECURE_SCHEMES if self._secure_auto else self._secure
         header = b""

@@ -90,21 +90,19 @@ class Regimes:
         )
         self.default = Regime(policy, config.mode, None, always)
         self._rules = dict(config.regions)
-        # Geo header value(s) -> regime: read by the middleware itself for a country
-        # alone (the usual header), which saves it a call of ``resolve``.
-        self.by_value: dict[bytes, Regime] = {}
+        self._by_value: dict[bytes, Regime] = {}
         self._by_region: dict[str, Regime] = {}
 
     def resolve(self, country: bytes, subdivision: bytes | None) -> Regime:
         """The regime for a request whose geo header says ``country`` (without that
         header the middleware takes ``default`` directly)."""
         key = country if subdivision is None else country + b"\n" + subdivision
-        regime = self.by_value.get(key)
+        regime = self._by_value.get(key)
         if regime is None:
             regime = self._resolve(country, subdivision)
-            if len(self.by_value) >= _CACHE_SIZE:
-                self.by_value.clear()
-            self.by_value[key] = regime
+            if len(self._by_value) >= _CACHE_SIZE:
+                self._by_value.clear()
+            self._by_value[key] = regime
         return regime
 
     def _resolve(self, country: bytes, subdivision: bytes | None) -> Regime:
