@@ -22,6 +22,19 @@
 #include <Python.h>
 #include <string.h>
 
+/* The two context tuples the middleware builds once, field by field: the scan's in
+   ConsentMiddleware.__init__ (as consent.scan.scan_cookies unpacks it), the send's in
+   ConsentMiddleware._send_context. Keep the three in the same order. */
+enum {
+    SCAN_BITS, SCAN_LEARN, SCAN_NAMELESS, SCAN_TRUNCATED, SCAN_LIMIT, SCAN_MAX_BYTES,
+    SCAN_CONTEXT_SIZE
+};
+enum {
+    SEND_KEEPS_BY_MASK, SEND_MAKE_KEEPS, SEND_LEARN_KEEP, SEND_NAMELESS, SEND_HEADER_VALUE,
+    SEND_HEADER_NAME, SEND_VARY_COOKIE, SEND_ADD_VARY, SEND_SET_COOKIE, SEND_RUNNABLE,
+    SEND_PARTS, SEND_HOSTS_MASK, SEND_CONTEXT_SIZE
+};
+
 /* What Python's str.strip() removes from a latin-1 decoded header (cookies.WHITESPACE). */
 static unsigned char whitespace[256];
 
@@ -66,22 +79,22 @@ PyDoc_STRVAR(scan_cookies_doc,
 static PyObject *
 scan_cookies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != 6) {
+    if (nargs != 3 || !PyTuple_Check(args[1]) || PyTuple_GET_SIZE(args[1]) != SCAN_CONTEXT_SIZE) {
         PyErr_SetString(PyExc_TypeError,
-                        "scan_cookies() takes a header, a context of 6 and our cookie's bit");
+                        "scan_cookies() takes a header, its context and our cookie's bit");
         return NULL;
     }
     PyObject *header = args[0], *context = args[1];
-    PyObject *bits = PyTuple_GET_ITEM(context, 0), *learn = PyTuple_GET_ITEM(context, 1);
+    PyObject *bits = PyTuple_GET_ITEM(context, SCAN_BITS), *learn = PyTuple_GET_ITEM(context, SCAN_LEARN);
     if (!PyBytes_Check(header) || !PyDict_Check(bits)) {
         PyErr_SetString(PyExc_TypeError, "scan_cookies() needs bytes and a dict");
         return NULL;
     }
     unsigned long long own = PyLong_AsUnsignedLongLong(args[2]);
-    unsigned long long nameless = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, 2));
-    unsigned long long truncated = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, 3));
-    Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(context, 4));
-    Py_ssize_t max_bytes = PyLong_AsSsize_t(PyTuple_GET_ITEM(context, 5));
+    unsigned long long nameless = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, SCAN_NAMELESS));
+    unsigned long long truncated = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, SCAN_TRUNCATED));
+    Py_ssize_t limit = PyLong_AsSsize_t(PyTuple_GET_ITEM(context, SCAN_LIMIT));
+    Py_ssize_t max_bytes = PyLong_AsSsize_t(PyTuple_GET_ITEM(context, SCAN_MAX_BYTES));
     if (PyErr_Occurred()) {
         return NULL;
     }
@@ -447,8 +460,8 @@ static PyObject *
 usual_policy(PyObject *context, PyObject *content_type, PyObject *allowed, PyObject *nonce,
              PyObject *app_policies)
 {
-    PyObject *runnable_cache = PyTuple_GET_ITEM(context, 9);
-    PyObject *parts_cache = PyTuple_GET_ITEM(context, 10);
+    PyObject *runnable_cache = PyTuple_GET_ITEM(context, SEND_RUNNABLE);
+    PyObject *parts_cache = PyTuple_GET_ITEM(context, SEND_PARTS);
     if (PyTuple_GET_SIZE(app_policies) != 0 || !PyBytes_Check(nonce)
         || !PyDict_Check(runnable_cache) || !PyDict_Check(parts_cache)) {
         return NULL;
@@ -461,7 +474,7 @@ usual_policy(PyObject *context, PyObject *content_type, PyObject *allowed, PyObj
         return NULL; /* a miss (or an error, which the caller sees) */
     }
     unsigned long long mask = PyLong_AsUnsignedLongLong(allowed)
-                              & PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, 11));
+                              & PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(context, SEND_HOSTS_MASK));
     if (PyErr_Occurred()) {
         return NULL;
     }
@@ -471,10 +484,11 @@ usual_policy(PyObject *context, PyObject *content_type, PyObject *allowed, PyObj
     }
     PyObject *parts = PyDict_GetItemWithError(parts_cache, key); /* borrowed */
     Py_DECREF(key);
-    if (parts == NULL || !PyTuple_Check(parts) || PyTuple_GET_SIZE(parts) != 2) {
+    /* csp.Parts, a named tuple: (before, after, before_nonce, after_nonce). */
+    if (parts == NULL || !PyTuple_Check(parts) || PyTuple_GET_SIZE(parts) != 4) {
         return NULL;
     }
-    PyObject *before = PyTuple_GET_ITEM(parts, 0), *after = PyTuple_GET_ITEM(parts, 1);
+    PyObject *before = PyTuple_GET_ITEM(parts, 2), *after = PyTuple_GET_ITEM(parts, 3);
     if (!PyBytes_Check(before) || !PyBytes_Check(after)) {
         return NULL;
     }
@@ -497,15 +511,15 @@ static PyObject *
 completed_headers(PyObject *context, PyObject *headers, PyObject *allowed,
                   PyObject *expiries, PyObject *nonce)
 {
-    PyObject *set_cookie_keeps = PyTuple_GET_ITEM(context, 0);
-    PyObject *make_keeps = PyTuple_GET_ITEM(context, 1);
-    PyObject *learn = PyTuple_GET_ITEM(context, 2);
-    PyObject *nameless = PyTuple_GET_ITEM(context, 3);
-    PyObject *header_value = PyTuple_GET_ITEM(context, 4);
-    PyObject *header_name = PyTuple_GET_ITEM(context, 5);
-    PyObject *vary_cookie = PyTuple_GET_ITEM(context, 6);
-    PyObject *add_vary = PyTuple_GET_ITEM(context, 7);
-    PyObject *set_cookie = PyTuple_GET_ITEM(context, 8);
+    PyObject *set_cookie_keeps = PyTuple_GET_ITEM(context, SEND_KEEPS_BY_MASK);
+    PyObject *make_keeps = PyTuple_GET_ITEM(context, SEND_MAKE_KEEPS);
+    PyObject *learn = PyTuple_GET_ITEM(context, SEND_LEARN_KEEP);
+    PyObject *nameless = PyTuple_GET_ITEM(context, SEND_NAMELESS);
+    PyObject *header_value = PyTuple_GET_ITEM(context, SEND_HEADER_VALUE);
+    PyObject *header_name = PyTuple_GET_ITEM(context, SEND_HEADER_NAME);
+    PyObject *vary_cookie = PyTuple_GET_ITEM(context, SEND_VARY_COOKIE);
+    PyObject *add_vary = PyTuple_GET_ITEM(context, SEND_ADD_VARY);
+    PyObject *set_cookie = PyTuple_GET_ITEM(context, SEND_SET_COOKIE);
     int csp = header_value != Py_None;
 
     PyObject *keeps = PyDict_GetItemWithError(set_cookie_keeps, allowed); /* borrowed */
@@ -588,12 +602,12 @@ PyDoc_STRVAR(send_message_doc,
 "send_message(context, send, allowed, expiries, nonce, message)\n"
 "--\n\n"
 "Filter a response start message's headers, then pass the message to ``send``: the\n"
-"middleware's _plain_message (context[4] is None) or _csp_message, in C.");
+"middleware's _plain_message (no CSP in the context) or _csp_message, in C.");
 
 static PyObject *
 send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != 12
+    if (nargs != 6 || !PyTuple_Check(args[0]) || PyTuple_GET_SIZE(args[0]) != SEND_CONTEXT_SIZE
         || !(PyList_Check(args[3]) || (PyTuple_Check(args[3]) && PyTuple_GET_SIZE(args[3]) == 0))) {
         PyErr_SetString(PyExc_TypeError,
                         "send_message() takes a context, send, allowed, expiries (a list "
@@ -602,7 +616,7 @@ send_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *context = args[0], *send = args[1], *allowed = args[2], *expiries = args[3];
     PyObject *nonce = args[4], *message = args[5];
-    int csp = PyTuple_GET_ITEM(context, 4) != Py_None;
+    int csp = PyTuple_GET_ITEM(context, SEND_HEADER_VALUE) != Py_None;
     PyObject *type = PyObject_GetItem(message, str_type);
     if (type == NULL) {
         return NULL;

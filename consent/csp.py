@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .policy import Policy
 
@@ -71,10 +71,9 @@ class ContentSecurityPolicy:
             if category.hosts
         ]
         self.hosts_mask = sum(bit for bit, _ in self._hosts)
-        self._parts: dict[int, _Parts] = {}
-        # The same parts around a nonce, by mask, as a pair: what the C send
-        # (consent/_speedups.c) joins itself in the usual case of header_value.
-        self.nonce_parts: dict[int, tuple[bytes, bytes]] = {}
+        # Header parts by granted host mask; also read by the C send (_speedups.c),
+        # which joins the usual case of header_value itself.
+        self.parts: dict[int, Parts] = {}
         # A request's nonce is ``take_nonce()``: the ``pop`` of the current batch of 256,
         # a C call (no Python frame per request) and atomic, so two threads never get
         # the same nonce; when it raises IndexError, ``refill_nonces()``. Text, as
@@ -92,13 +91,13 @@ class ContentSecurityPolicy:
         self.take_nonce = batch.pop  # threads refilling at once each use their own batch
         return batch.pop()
 
-    def _learn_parts(self, key: int) -> _Parts:
+    def _learn_parts(self, key: int) -> Parts:
         """The header text around the per-response part of ``script-src`` (a cache miss)."""
-        if len(self._parts) >= _CACHE_SIZE:  # pragma: no cover - 4,097 distinct choices
-            self._parts.clear()  # masks are signed, but keep memory bounded anyway
-            self.nonce_parts.clear()
-        parts = self._parts[key] = _Parts(*self._build(key))
-        self.nonce_parts[key] = (parts.before_nonce, parts.after_nonce)
+        if len(self.parts) >= _CACHE_SIZE:  # pragma: no cover - 4,097 distinct choices
+            self.parts.clear()  # masks are signed, but keep memory bounded anyway
+        before, after = self._build(key)
+        # The nonce's own quoting folded in: one concatenation per response fewer.
+        parts = self.parts[key] = Parts(before, after, before + b" 'nonce-", b"'" + after)
         return parts
 
     def _build(self, mask: int) -> tuple[bytes, bytes]:
@@ -176,7 +175,7 @@ class ContentSecurityPolicy:
         if not runnable:
             return None
         key = allowed & self.hosts_mask
-        parts = self._parts.get(key)
+        parts = self.parts.get(key)
         if parts is None:
             parts = self._learn_parts(key)
         if app_policies:
@@ -186,17 +185,16 @@ class ContentSecurityPolicy:
         return parts.before + parts.after
 
 
-class _Parts:
-    """Our header for one granted mask, around the per-response nonce of ``script-src``."""
+class Parts(NamedTuple):
+    """Our header for one granted mask, around the per-response nonce of ``script-src``.
 
-    __slots__ = ("after", "after_nonce", "before", "before_nonce")
+    A tuple, so that the C send reads ``before_nonce`` and ``after_nonce`` by position.
+    """
 
-    def __init__(self, before: bytes, after: bytes) -> None:
-        self.before = before
-        self.after = after
-        # The nonce's own quoting folded in: one concatenation per response fewer.
-        self.before_nonce = before + b" 'nonce-"
-        self.after_nonce = b"'" + after
+    before: bytes
+    after: bytes
+    before_nonce: bytes  # ``before`` and the nonce's opening quote
+    after_nonce: bytes  # the nonce's closing quote and ``after``
 
 
 def _nonce_batch() -> list[str]:

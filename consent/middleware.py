@@ -191,7 +191,8 @@ class ConsentMiddleware:
         self._read_request = loops.read_headers
         self._scan_cookies = loops.scan_cookies
         self._filter_headers = loops.filter_headers
-        # What scan_cookies needs besides the header and our cookie's bit (scan.py).
+        # What scan_cookies needs besides the header and our cookie's bit (scan.py), in
+        # the order it unpacks (and _speedups.c's SCAN_* fields name) them.
         self._scan_context = (
             self._request_bits,
             self._request_bit,
@@ -228,7 +229,8 @@ class ConsentMiddleware:
                 self._csp_context = self._send_context(self.csp)
 
     def _send_context(self, csp: ContentSecurityPolicy | None) -> tuple[Any, ...]:
-        """What the C send needs to do ``_filter``'s work (see _speedups.c)."""
+        """What the C send needs to do ``_filter``'s work, in the order of _speedups.c's
+        SEND_* fields."""
         return (
             self._set_cookie_keeps,
             self._keeps,
@@ -241,7 +243,7 @@ class ConsentMiddleware:
             _SET_COOKIE,
             # header_value's usual case, done in C: these caches, read-only there.
             None if csp is None else csp.runnable,
-            None if csp is None else csp.nonce_parts,
+            None if csp is None else csp.parts,
             0 if csp is None else csp.hosts_mask,
         )
 
@@ -587,7 +589,9 @@ def _plain_message(
     nonce: None,
     message: Message,
 ) -> Awaitable[None]:
-    """Filter the response's cookies, nothing else (no check the banner and CSP need)."""
+    """Filter the response's cookies, nothing else (no check the banner and CSP need).
+
+    ``nonce`` is always None: it is there so that every send is called alike."""
     if message["type"] in _START_MESSAGES:
         headers = message.get("headers")
         if headers is not None or expiries:
