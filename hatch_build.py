@@ -43,6 +43,7 @@ def compile_speedups(root: Path, output: Path) -> Path:
 
 class SpeedupsBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        self._scratch: Path | None = None  # a wheel's build directory, gone in finalize
         root = Path(self.root)
         editable = version == "editable"
         output = root if editable else Path(tempfile.mkdtemp(prefix="consent-speedups-"))
@@ -67,6 +68,5 @@ class SpeedupsBuildHook(BuildHookInterface):
             self._scratch = output
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
-        scratch = getattr(self, "_scratch", None)
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)

@@ -147,6 +147,7 @@ def filter_headers(
     return result, vary_index, content_type, app_policies, seen
 
 
+# The signatures both versions share (consent/_speedups.pyi declares the C ones so).
 ReadHeaders = Callable[[Iterable[Any], tuple[bytes | None, ...]], tuple[Any, ...]]
 ScanCookies = Callable[[bytes, tuple[Any, ...], int], tuple[int, bytes | None]]
 FilterHeaders = Callable[
@@ -160,6 +161,7 @@ FilterHeaders = Callable[
     ],
     tuple[list[Any], int, bytes | None, tuple[bytes, ...], bool],
 ]
+SendMessage = Callable[..., Any]  # context, send, allowed, expiries, nonce, message
 
 
 def speedups() -> Any | None:
@@ -195,7 +197,7 @@ class Loops(NamedTuple):
     read_headers: ReadHeaders
     scan_cookies: ScanCookies
     filter_headers: FilterHeaders
-    send_message: Callable[..., Any] | None
+    send_message: SendMessage | None
 
 
 def implementation(mask_bits: int) -> Loops:
