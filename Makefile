@@ -4,19 +4,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit unit-python docs bench clean browser-deps screenshots
+.PHONY: demo test lint typecheck unit docs bench clean browser-deps screenshots
 
-# The C speedups must compile here (hatch_build.py): tests and bench measure them.
-$(STAMP): pyproject.toml hatch_build.py consent/_speedups.c
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CONSENT_REQUIRE_SPEEDUPS=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/uvicorn examples.starlette_app:app --host 127.0.0.1 --port 8000
 
-test: lint typecheck unit unit-python docs
+test: lint typecheck unit docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,11 +38,6 @@ browser-deps: $(AXE)
 unit: $(STAMP) $(AXE)
 	$(BIN)/pytest --cov --cov-report=term-missing
 
-# The same suite on the pure-Python loops (consent/scan.py), as a machine without a C
-# compiler runs them; the browser tests run once, above, on the C ones.
-unit-python: $(STAMP)
-	CONSENT_PURE_PYTHON=1 $(BIN)/pytest -q -p no:cacheprovider --ignore=tests/browser
-
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site
 
@@ -57,4 +51,3 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache .coverage
-	rm -f consent/_speedups*.so consent/_speedups*.pyd

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import starlette
 
-from consent.scan import speedups
-
 from .measure import Measurement
 
 SESSION_RATIO_GOAL = 0.35
@@ -43,11 +41,10 @@ def goals(measurement: Measurement) -> list[Goal]:
 
 
 def environment() -> str:
-    loops = "in C (consent._speedups)" if speedups() is not None else "in Python (no C)"
     return (
         f"Python {platform.python_version()} ({platform.python_implementation()}), "
         f"Starlette {starlette.__version__}, {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; header and cookie loops {loops}"
+        f"{os.cpu_count()} CPUs"
     )
 
 

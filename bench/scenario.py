@@ -17,7 +17,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consent import ConsentMiddleware, Policy
-from consent.scan import pure_python
 
 from .asgi import Recorder, call
 from .policies import with_banner, with_csp
@@ -222,17 +221,6 @@ def consent_stack(policy: Policy) -> Callable[[], ASGIApp]:
     return lambda: ConsentMiddleware(app, policy=policy, secret_keys=[KEY])
 
 
-def pure_python_stack(policy: Policy) -> Callable[[], ASGIApp]:
-    """The middleware with its header and cookie loops in Python (consent/scan.py), as a
-    machine without a C compiler runs it."""
-
-    def build() -> ASGIApp:
-        with pure_python():
-            return ConsentMiddleware(app, policy=policy, secret_keys=[KEY])
-
-    return build
-
-
 def session_stack() -> ASGIApp:
     return SessionMiddleware(app, secret_key=KEY)
 
@@ -257,8 +245,6 @@ def variants(example: Policy, large: Policy, regional: Policy) -> list[Variant]:
         # Issue 5's goal: the first ratio with regimes and the CSP on together.
         Variant("regimes-csp", "ConsentMiddleware, regimes + CSP",
                 consent_stack(with_csp(regional)), consent_credential),
-        Variant("python", "ConsentMiddleware, loops in Python (no C)",
-                pure_python_stack(example), consent_credential, informational=True),
         Variant("banner", "ConsentMiddleware + banner injected into the page",
                 consent_stack(with_banner(example)), consent_credential, informational=True),
         Variant("banner-large", f"ConsentMiddleware + banner, {len(large.declarations):,} cookies",

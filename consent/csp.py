@@ -71,8 +71,7 @@ class ContentSecurityPolicy:
             if category.hosts
         ]
         self.hosts_mask = sum(bit for bit, _ in self._hosts)
-        # Header parts by granted host mask; also read by the C send (_speedups.c),
-        # which joins the usual case of header_value itself.
+        # Header parts by granted host mask.
         self.parts: dict[int, Parts] = {}
         # A request's nonce is ``take_nonce()``: the ``pop`` of the current batch of 256,
         # a C call (no Python frame per request) and atomic, so two threads never get
@@ -186,10 +185,7 @@ class ContentSecurityPolicy:
 
 
 class Parts(NamedTuple):
-    """Our header for one granted mask, around the per-response nonce of ``script-src``.
-
-    A tuple, so that the C send reads ``before_nonce`` and ``after_nonce`` by position.
-    """
+    """Our header for one granted mask, around the per-response nonce of ``script-src``."""
 
     before: bytes
     after: bytes

@@ -2,9 +2,9 @@
 
 Shaped like Starlette's ``SessionMiddleware``: all one-time work in ``__init__``,
 per-request state in locals of ``__call__`` and a wrapped ``send`` (a ``partial`` of
-``_plain_message`` or ``_csp_message``, of their C twin ``send_message``, or the
+``_plain_message`` or ``_csp_message``, or the
 banner's ``send_wrapper``: see the comment above those functions). The loops over
-headers and cookies are in scan.py, and in C when built. Only headers are touched;
+headers and cookies are in scan.py. Only headers are touched;
 bodies stream through (rule 1, and "zero work per body chunk").
 """
 
@@ -185,14 +185,13 @@ class ConsentMiddleware:
         # bool the interpreter tests without a call, and no ``&`` per cookie.
         self._request_bits: dict[bytes, int] = {}
         self._set_cookie_keeps: dict[int, dict[bytes, bool]] = {}
-        # The loops over headers and cookies (scan.py), in C when built; the methods
-        # that fill their caches on a miss are bound once, here.
+        # The loops over headers and cookies (scan.py); the methods that fill their
+        # caches on a miss are bound once, here.
         loops = implementation(top + 4)
         self._read_request = loops.read_headers
         self._scan_cookies = loops.scan_cookies
         self._filter_headers = loops.filter_headers
-        # What scan_cookies needs besides the header and our cookie's bit (scan.py), in
-        # the order it unpacks (and _speedups.c's SCAN_* fields name) them.
+        # What scan_cookies needs besides the header and our cookie's bit (scan.py).
         self._scan_context = (
             self._request_bits,
             self._request_bit,
@@ -216,36 +215,6 @@ class ConsentMiddleware:
 
         # No CSP and no banner: every request takes the plain filtering send.
         self._plain_send = self.csp is None and not self._inject
-        # The sends the app gets without the banner (see _plain_message below): the C
-        # one with what it needs in a tuple, or the Python ones with this middleware.
-        self._plain_sender: Callable[..., Awaitable[None]] = _plain_message
-        self._csp_sender: Callable[..., Awaitable[None]] = _csp_message
-        self._plain_context: Any = self
-        self._csp_context: Any = self
-        if loops.send_message is not None:
-            self._plain_sender = self._csp_sender = loops.send_message
-            self._plain_context = self._send_context(None)
-            if self.csp is not None:
-                self._csp_context = self._send_context(self.csp)
-
-    def _send_context(self, csp: ContentSecurityPolicy | None) -> tuple[Any, ...]:
-        """What the C send needs to do ``_filter``'s work, in the order of _speedups.c's
-        SEND_* fields."""
-        return (
-            self._set_cookie_keeps,
-            self._keeps,
-            self._learn_keep_bound,
-            self._undeclared,
-            None if csp is None else csp.header_value,
-            None if csp is None else csp.header_name,
-            VARY_COOKIE,
-            add_vary_cookie,
-            _SET_COOKIE,
-            # header_value's usual case, done in C: these caches, read-only there.
-            None if csp is None else csp.runnable,
-            None if csp is None else csp.parts,
-            0 if csp is None else csp.hosts_mask,
-        )
 
     # -- per-name and per-token knowledge, cached ---------------------------
 
@@ -387,7 +356,7 @@ class ConsentMiddleware:
 
         With ``csp``, also add the consent CSP to a response that runs scripts (csp.py):
         its ``Content-Type`` and the app's own policies are found in the same pass.
-        The pass itself is ``filter_headers`` (scan.py, in C when built).
+        The pass itself is ``filter_headers`` (scan.py).
         """
         keeps = self._set_cookie_keeps.get(allowed)
         if keeps is None:
@@ -528,14 +497,12 @@ class ConsentMiddleware:
             send_page = self._page_send(scope, state, send, allowed, expiries, csp, nonce)
             await self.app(scope, receive, send_page)
         elif csp is not None:  # the other sends: partials (see _plain_message below)
-            context = self._csp_context
             await self.app(
-                scope, receive, partial(self._csp_sender, context, send, allowed, expiries, nonce)
+                scope, receive, partial(_csp_message, self, send, allowed, expiries, nonce)
             )
         else:
-            context = self._plain_context
             await self.app(
-                scope, receive, partial(self._plain_sender, context, send, allowed, expiries, None)
+                scope, receive, partial(_plain_message, self, send, allowed, expiries, None)
             )
 
     def _page_send(
@@ -575,10 +542,7 @@ class ConsentMiddleware:
 # returning ``send``'s awaitable (not a coroutine of its own) adds no coroutine frame to
 # any message. Measured: 550 instructions fewer per request than the closure, 2,700 with
 # the CSP on (bench/instructions.py). Two functions rather than one taking ``csp=None``:
-# the extra bound arguments cost every request about 300 instructions (measured). When
-# the C speedups are built, both are replaced by ``_speedups.send_message``, which does
-# the same work (their ``_filter`` included) from a context tuple (``_send_context``);
-# these stay the specification, the fallback and, through ``_filter``, the banner's path.
+# the extra bound arguments cost every request about 300 instructions (measured).
 
 
 def _plain_message(

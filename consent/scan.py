@@ -1,15 +1,6 @@
 """The middleware's loops over headers and cookies: the request headers it reads, the
 request's ``Cookie`` header, and the response headers.
 
-These functions are the specification. ``consent/_speedups.c`` implements the same
-three functions in C, and a fourth, ``send_message``, whose specification is the
-middleware's ``_plain_message`` and ``_csp_message``; tests/test_scan.py checks that
-both versions give the same answers on generated input. The middleware uses the C ones
-when the extension was built and the policy's masks fit in 64 bits (`implementation`).
-Why C at all is in docs/performance.md: in the interpreter each cookie costs a
-partition's tuple and two bytes objects, a hash of the fresh name and some twenty
-bytecodes. In C it costs one bytes object for the name and one dictionary probe.
-
 The cookie loops take their caches, and the callables that fill them on a miss, from
 the middleware (``_request_bit``, ``_learn_keep``). The callables must not touch the
 headers.
@@ -17,9 +8,7 @@ headers.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from .cookies import WHITESPACE, join_cookie_headers, within_bounds
@@ -27,10 +16,6 @@ from .csp import CONTENT_TYPE, CSP_HEADER
 
 _SET_COOKIE = b"set-cookie"
 _VARY = b"vary"
-# Set to 1 to run the Python functions even when the C ones are built (tests, bench).
-PURE_PYTHON_ENV = "CONSENT_PURE_PYTHON"
-# The C functions hold the masks in an unsigned 64-bit integer.
-C_MASK_BITS = 64
 
 
 def read_headers(headers: Iterable[Any], names: tuple[bytes | None, ...]) -> tuple[Any, ...]:
@@ -147,62 +132,15 @@ def filter_headers(
     return result, vary_index, content_type, app_policies, seen
 
 
-# The signatures both versions share (consent/_speedups.pyi declares the C ones so).
-ReadHeaders = Callable[[Iterable[Any], tuple[bytes | None, ...]], tuple[Any, ...]]
-ScanCookies = Callable[[bytes, tuple[Any, ...], int], tuple[int, bytes | None]]
-FilterHeaders = Callable[
-    [
-        Iterable[Any],
-        dict[bytes, bool],
-        Callable[[dict[bytes, bool], bytes, int], bool],
-        int,
-        int,
-        bool,
-    ],
-    tuple[list[Any], int, bytes | None, tuple[bytes, ...], bool],
-]
-SendMessage = Callable[..., Any]  # context, send, allowed, expiries, nonce, message
-
-
-def speedups() -> Any | None:
-    """The C module, or None when it was not built or ``CONSENT_PURE_PYTHON=1``."""
-    if os.environ.get(PURE_PYTHON_ENV, "") == "1":
-        return None
-    try:
-        from . import _speedups
-    except ImportError:
-        return None
-    return _speedups
-
-
-@contextmanager
-def pure_python() -> Iterator[None]:
-    """Middlewares made inside run the Python loops, as without a C compiler (the bench's
-    row, the differential tests); the environment is as it was afterwards."""
-    previous = os.environ.get(PURE_PYTHON_ENV)
-    os.environ[PURE_PYTHON_ENV] = "1"  # read once, when a middleware is made
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[PURE_PYTHON_ENV]
-        else:
-            os.environ[PURE_PYTHON_ENV] = previous
-
-
 class Loops(NamedTuple):
-    """The loops a middleware runs: the C ones, or these Python ones (``send_message``
-    None: the middleware's own Python sends then wrap ``filter_headers``)."""
+    """The loops a middleware runs."""
 
-    read_headers: ReadHeaders
-    scan_cookies: ScanCookies
-    filter_headers: FilterHeaders
-    send_message: SendMessage | None
+    read_headers: Callable[..., tuple[Any, ...]]
+    scan_cookies: Callable[..., tuple[int, bytes | None]]
+    filter_headers: Callable[..., tuple[list[Any], int, bytes | None, tuple[bytes, ...], bool]]
+    send_message: None
 
 
 def implementation(mask_bits: int) -> Loops:
     """The loops a middleware whose masks take ``mask_bits`` bits should run."""
-    fast = speedups()
-    if fast is None or mask_bits > C_MASK_BITS:
-        return Loops(read_headers, scan_cookies, filter_headers, None)
-    return Loops(fast.read_headers, fast.scan_cookies, fast.filter_headers, fast.send_message)
+    return Loops(read_headers, scan_cookies, filter_headers, None)
