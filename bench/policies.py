@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from consent import Policy, load_policy, policy_from_string
-from consent.config import RecordsSettings
+from consent.policy.config import RecordsSettings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "consent.yaml"
 LARGE_SIZE = 5000

@@ -1,12 +1,12 @@
 """Server-enforced cookie consent for ASGI apps."""
 
-from .config import PolicyConfig
-from .csp import csp_nonce
 from .dependencies import consent_from_scope, get_consent
 from .errors import ConfigError, ConsentError, RequestError
 from .middleware import ConsentMiddleware
-from .policy import Policy, load_policy, policy_from_string
-from .state import ConsentState
+from .policy.config import PolicyConfig
+from .policy.policy import Policy, load_policy, policy_from_string
+from .policy.state import ConsentState
+from .signals.csp import csp_nonce
 
 __all__ = [
     "ConfigError",

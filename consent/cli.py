@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import ConfigError
-from .policy import Policy, load_policy
+from .policy.policy import Policy, load_policy
 from .records.cli import add_records_commands
 
 

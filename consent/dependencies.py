@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from .errors import MiddlewareNotInstalled
-from .state import ConsentState
+from .policy.state import ConsentState
 
 
 def get_consent(request: HTTPConnection) -> ConsentState:

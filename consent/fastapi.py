@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from .dependencies import get_consent
-from .state import ConsentState
+from .policy.state import ConsentState
 
 Consent = Annotated[ConsentState, Depends(get_consent)]
 

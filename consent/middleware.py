@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from .cookies import (
+from .banner.injection import BANNER_KEY, is_injectable
+from .enforcement.cookies import (
     MAX_COOKIE_HEADER_BYTES,
     MAX_REQUEST_COOKIES,
     WHITESPACE,
@@ -28,21 +29,20 @@ from .cookies import (
     parse_cookie_header,
     set_cookie_name,
 )
-from .csp import NONCE_KEY
+from .enforcement.headers import VARY_COOKIE, add_vary_cookie
+from .enforcement.scan import implementation
+from .enforcement.tokens import TokenSigner, normalize_keys
 from .errors import ConfigError
-from .gpc import WELL_KNOWN_PATH, WellKnownGpc
-from .headers import VARY_COOKIE, add_vary_cookie
-from .injection import BANNER_KEY, is_injectable
-from .lifetimes import Lifetimes
-from .policy import Policy
+from .policy.lifetimes import Lifetimes
+from .policy.policy import Policy
+from .policy.state import ConsentState
 from .records import build_recorder
-from .regimes import Regime, Regimes, Views
-from .scan import implementation
-from .signing import TokenSigner, normalize_keys
-from .state import ConsentState
+from .signals.csp import NONCE_KEY
+from .signals.gpc import WELL_KNOWN_PATH, WellKnownGpc
+from .signals.regimes import Regime, Regimes, Views
 
 if TYPE_CHECKING:
-    from .csp import ContentSecurityPolicy
+    from .signals.csp import ContentSecurityPolicy
 
 SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a key
 _CACHE_SIZE = 8192
@@ -114,8 +114,8 @@ class ConsentMiddleware:
         secret_keys: str | bytes | Sequence[str | bytes] | None = None,
         max_body_bytes: int = 16 * 1024,
     ) -> None:
-        from .banner import Banner  # imported here: both need this module's types
-        from .endpoints import Endpoints
+        from .banner.render import Banner  # imported here: both need this module's types
+        from .endpoints.handler import Endpoints
 
         self.app = app
         self.policy = policy
@@ -209,7 +209,7 @@ class ConsentMiddleware:
         # Consent-driven Content-Security-Policy (csp.py); None when the file leaves it off.
         self.csp: ContentSecurityPolicy | None = None
         if config.csp.enabled:
-            from .csp import ContentSecurityPolicy
+            from .signals.csp import ContentSecurityPolicy
 
             self.csp = ContentSecurityPolicy(policy)
 

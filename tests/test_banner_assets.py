@@ -33,7 +33,7 @@ def test_assets_are_served_immutable_under_their_hash() -> None:
         assert len(digest) == 12
         assert (
             response.content
-            == files("consent").joinpath("static", f"{stem}.{extension}").read_bytes()
+            == files("consent.banner").joinpath("static", f"{stem}.{extension}").read_bytes()
         )
 
 
@@ -50,7 +50,7 @@ def test_unknown_hash_or_name_is_404() -> None:
 
 
 def test_banner_weight_within_budget(capsys: pytest.CaptureFixture[str]) -> None:
-    static = files("consent").joinpath("static")
+    static = files("consent.banner").joinpath("static")
     total = sum(
         len(gzip.compress(static.joinpath(name).read_bytes(), 9))
         for name in ("banner.js", "banner.css")
@@ -61,6 +61,6 @@ def test_banner_weight_within_budget(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_no_eval_in_the_script() -> None:
-    source = files("consent").joinpath("static", "banner.js").read_text()
+    source = files("consent.banner").joinpath("static", "banner.js").read_text()
     for forbidden in ("eval(", "new Function", "innerHTML", "document.write"):
         assert forbidden not in source

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from consent import policy_from_string
-from consent.banner_config import BannerSettings
+from consent.policy.banner_settings import BannerSettings
 
 from .banner_support import centre, client, html_app, policy_with
 from .conftest import EXAMPLE_POLICY

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from consent.banner_config import BUILTIN_LANGUAGES
-from consent.i18n import BUILTIN, BUILTIN_CATEGORIES, TEXT_KEYS, negotiate
+from consent.banner.i18n import BUILTIN, BUILTIN_CATEGORIES, TEXT_KEYS, negotiate
+from consent.policy.banner_settings import BUILTIN_LANGUAGES
 
 from .banner_support import centre, client, html_app, policy_with
 

@@ -11,7 +11,7 @@ import pytest
 
 from consent import load_policy
 from consent.cli import main
-from consent.signing import normalize_keys
+from consent.enforcement.tokens import normalize_keys
 
 EXAMPLE = "examples/consent.yaml"
 

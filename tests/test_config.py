@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from consent import ConfigError, load_policy, policy_from_string
-from consent.config import _document_location
+from consent.policy.config import _document_location
 
 EXAMPLE = Path("examples/consent.yaml")
 

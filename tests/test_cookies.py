@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consent.cookies import (
+from consent.enforcement.cookies import (
     EPOCH,
     MAX_COOKIE_HEADER_BYTES,
     MAX_REQUEST_COOKIES,

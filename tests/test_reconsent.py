@@ -11,7 +11,7 @@ from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
 from consent import ConfigError, ConsentMiddleware, Policy
-from consent.signing import SALT
+from consent.enforcement.tokens import SALT
 
 from .conftest import (
     KEY,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent import Policy
-from consent.registry import Glob, Registry
+from consent.policy.registry import Glob, Registry
 
 
 def category(registry: Registry, name: str) -> str | None:

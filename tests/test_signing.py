@@ -11,7 +11,7 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from consent import ConfigError, policy_from_string
-from consent.signing import (
+from consent.enforcement.tokens import (
     MAX_TOKEN_BYTES,
     SALT,
     Token,
@@ -24,7 +24,7 @@ OLD = b"old-key-0123456789abcdef"
 NEW = b"new-key-0123456789abcdef"
 DAY = 86_400
 MAX_AGE = 180 * DAY
-TAXONOMY = "abcdefgh-ijklmnop"  # the shape of consent/taxonomy.py's hashes
+TAXONOMY = "abcdefgh-ijklmnop"  # the shape of consent/policy/taxonomy.py's hashes
 
 
 def signer(*keys: bytes) -> TokenSigner:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from consent import ConfigError, load_policy
-from consent.yamlsource import MAX_FILE_BYTES, load_yaml, parse_yaml, render_key
+from consent.policy.yamlsource import MAX_FILE_BYTES, load_yaml, parse_yaml, render_key
 
 VALID = """\
 categories:

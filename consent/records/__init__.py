@@ -7,8 +7,8 @@ docs/records.md.
 
 from __future__ import annotations
 
-from ..config import RecordsSettings
-from ..policy import Policy
+from ..policy.config import RecordsSettings
+from ..policy.policy import Policy
 from .chain import Head, Verdict, verify
 from .model import Decision, StoredRecord
 from .recorder import Recorder, truncate_ip

@@ -20,7 +20,7 @@ from typing import IO, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ConfigError
-from ..policy import Policy, load_policy
+from ..policy.policy import Policy, load_policy
 from .chain import verify
 from .model import FIELDS, utc_text
 from .spool import Spool

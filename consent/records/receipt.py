@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from ..errors import RequestError
-from ..state import ConsentState
+from ..policy.state import ConsentState
 from .recorder import Recorder
 from .store import StoreUnavailable
 

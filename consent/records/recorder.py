@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 
 from starlette.types import Message, Receive, Scope
 
-from ..config import RecordsSettings
+from ..enforcement.headers import request_header
 from ..errors import ConfigError
-from ..headers import request_header
-from ..policy import Policy
-from ..state import ConsentState
+from ..policy.config import RecordsSettings
+from ..policy.policy import Policy
+from ..policy.state import ConsentState
 from .model import Action, Decision, StoredRecord, utc_text
 from .schema import USER_AGENT_MAX
 from .shown import shown_hash

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..policy import Policy
+from ..policy.policy import Policy
 
 
 def shown_hash(policy: Policy) -> str:

@@ -25,7 +25,7 @@ from .model import DECISION_FIELDS, LIST_FIELDS, Decision, StoredRecord
 from .schema import HEAD_ID, SCHEMA_VERSION, schema
 
 if TYPE_CHECKING:
-    from ..config import RecordsSettings
+    from ..policy.config import RecordsSettings
 
 APPLICATION_NAME = "consent-records"
 _PAGE = 5000

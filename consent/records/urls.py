@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ..config import RecordsSettings
 from ..errors import ConfigError
+from ..policy.config import RecordsSettings
 
 RECORDS_URL_ENV = "CONSENT_RECORDS_URL"
 DEFAULT_URL = "sqlite:///consent-records.db"

@@ -1,7 +1,7 @@
 """The YAML side of the consent-driven Content-Security-Policy: ``csp:`` and ``hosts:``.
 
 Kept apart from config.py (which imports it) so that the CSP feature stays in two small
-modules: this one validates, csp.py builds the header. Every host ends up verbatim in a
+modules: this one validates, signals/csp.py builds the header. Every host ends up verbatim in a
 response header, so it is checked here once (rule 9) and never again per request.
 """
 

@@ -20,19 +20,17 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Scope, Send
 
+from ..endpoints.handler import safe_next
+from ..enforcement.headers import request_header
+from ..policy.config import CookieDeclaration
+from ..policy.policy import Policy
+from ..policy.state import ConsentState
+from ..records import receipt_url
+from ..signals.csp import NONCE_KEY
 from .assets import BANNER_CSS, BANNER_JS, asset_response
-from .config import CookieDeclaration
 from .consent_mode import default_command, effective_mapping
-from .csp import NONCE_KEY
-from .dependencies import consent_from_scope
-from .endpoints import safe_next
-from .errors import MiddlewareNotInstalled
-from .headers import request_header
 from .i18n import Texts, available_languages, negotiate, resolve_texts
-from .injection import BANNER_KEY, wrap_send
-from .policy import Policy
-from .records import receipt_url
-from .state import ConsentState
+from .injection import wrap_send
 
 RENDERED_KEY = "consent_banner_rendered"
 HEAD_RENDERED_KEY = "consent_head_rendered"
@@ -62,7 +60,7 @@ class _CategoryView:
 
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("consent", "templates"),
+        loader=PackageLoader("consent.banner", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -344,63 +342,3 @@ def _parse_query(query: str) -> list[tuple[str, str]]:
         return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
     except ValueError:  # more than max_num_fields
         return []
-
-
-# -- template helpers --------------------------------------------------------------
-
-
-def _scope_of(request: Any) -> Scope:
-    scope = request if isinstance(request, dict) else getattr(request, "scope", None)
-    if not isinstance(scope, dict):
-        raise TypeError("pass the current request (or its ASGI scope)")
-    return scope
-
-
-def _banner_of(scope: Scope) -> tuple[Banner, ConsentState]:
-    consent = consent_from_scope(scope)  # MiddlewareNotInstalled without the middleware
-    banner = scope["state"].get(BANNER_KEY)
-    if not isinstance(banner, Banner):
-        raise MiddlewareNotInstalled("the consent banner helpers need ConsentMiddleware")
-    return banner, consent
-
-
-def consent_banner(request: Any, *, nonce: str | None = None) -> Markup:
-    """The banner (or settings control) for this request, as safe HTML for a template.
-
-    Put it just before ``</body>``; the middleware will not inject a second one.
-    ``nonce`` defaults to ``request.state.csp_nonce`` when the app sets it.
-    """
-    scope = _scope_of(request)
-    banner, state = _banner_of(scope)
-    scope["state"][RENDERED_KEY] = True
-    html = banner.render(scope, state, nonce=nonce or scope["state"].get(NONCE_KEY))
-    return Markup(html)  # noqa: S704 - rendered by an autoescaping template
-
-
-def consent_head(request: Any, *, nonce: str | None = None) -> Markup:
-    """The Consent Mode ``default`` script (empty when off); put it first in ``<head>``."""
-    scope = _scope_of(request)
-    banner, state = _banner_of(scope)
-    scope["state"][HEAD_RENDERED_KEY] = True
-    script = banner.head(state, nonce=nonce or scope["state"].get(NONCE_KEY))
-    return Markup(script)  # noqa: S704 - JSON from our own mapping, nonce escaped
-
-
-def consent_settings_link(
-    request: Any, *, label: str | None = None, css_class: str | None = None
-) -> Markup:
-    """A "Cookie settings" link for a footer: opens the centre (a page of its own without JS)."""
-    scope = _scope_of(request)
-    banner, _ = _banner_of(scope)
-    link = banner.settings_link(scope, label=label, css_class=css_class)
-    return Markup(link)  # noqa: S704 - rendered by an autoescaping template
-
-
-def install_jinja2(env: Environment) -> Environment:
-    """Register ``consent_banner``, ``consent_head`` and ``consent_settings_link`` as globals."""
-    env.globals.update(
-        consent_banner=consent_banner,
-        consent_head=consent_head,
-        consent_settings_link=consent_settings_link,
-    )
-    return env

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import get_args
 
-from .banner_config import ConsentModeSettings, ConsentType
-from .state import ConsentState
+from ..policy.banner_settings import ConsentModeSettings, ConsentType
+from ..policy.state import ConsentState
 
 ALL_TYPES: tuple[ConsentType, ...] = get_args(ConsentType)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .banner_config import BannerSettings, BannerTexts
-from .config import PolicyConfig
+from ..policy.banner_settings import BannerSettings, BannerTexts
+from ..policy.config import PolicyConfig
 
 MAX_ACCEPT_LANGUAGE = 1024
 # Primary subtags of scripts written right to left.

@@ -15,15 +15,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from .errors import RequestError
-from .headers import VARY_COOKIE, request_header
-from .records import StoreUnavailable, receipt_url
-from .records.receipt import receipt_response
-from .signing import new_consent_id
-from .state import ConsentState
+from ..enforcement.headers import VARY_COOKIE, request_header
+from ..enforcement.tokens import new_consent_id
+from ..errors import RequestError
+from ..policy.state import ConsentState
+from ..records import StoreUnavailable, receipt_url
+from ..records.receipt import receipt_response
 
 if TYPE_CHECKING:
-    from .middleware import ConsentMiddleware
+    from ..middleware import ConsentMiddleware
 
 MAX_NEXT_LENGTH = 2048
 MAX_FORM_FIELDS = 100
@@ -209,7 +209,7 @@ class Endpoints:
             mask,
             consent_id=consent_id,
             issued_at=self.middleware.signer.now(),
-            mode=state.mode,  # the regime and region of this request (regimes.py)
+            mode=state.mode,  # the regime and region of this request (signals/regimes.py)
             region=state.region,
         )
 

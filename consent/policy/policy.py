@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import ConfigError
 from .config import Category, CookieDeclaration, PolicyConfig, config_from_string, load_config
-from .errors import ConfigError
 from .registry import Registry
 from .state import ConsentState, Mode
 from .taxonomy import equivalent_texts, structure_hash, texts_hash
@@ -37,7 +37,7 @@ class Policy:
         self.optional: tuple[str, ...] = tuple(
             name for name in self.category_names if name not in self.required
         )
-        # What the token records the choice was about (consent/taxonomy.py): a change of
+        # What the token records the choice was about (policy/taxonomy.py): a change of
         # categories, cookies or texts asks again, unless text_fixes marks it a typo fix.
         structure = structure_hash(config)
         self.texts_hash = texts_hash(config)

@@ -3,7 +3,7 @@
 The payload is ``v1.<revision>.<granted mask>.<taxonomy>.<consent id>``; the
 ``TimestampSigner`` appends the issue time and a SHA-256 HMAC. The granted set
 is a bit mask over the categories in file order, and ``taxonomy`` (built by
-consent/taxonomy.py) hashes that order with the cookies and texts, so that
+consent/policy/taxonomy.py) hashes that order with the cookies and texts, so that
 reordering or renaming categories can never shift a grant onto another category:
 the token then simply reads as undecided.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadData, TimestampSigner
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SALT = "consent.cookie.v1"
 MAX_TOKEN_BYTES = 256

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from ..signals.csp import CONTENT_TYPE, CSP_HEADER
 from .cookies import WHITESPACE, join_cookie_headers, within_bounds
-from .csp import CONTENT_TYPE, CSP_HEADER
 
 _SET_COOKIE = b"set-cookie"
 _VARY = b"vary"

@@ -34,7 +34,7 @@ class Asset:
 
 def _load(name: str) -> Asset:
     stem, _, extension = name.rpartition(".")
-    return Asset(stem, extension, files("consent").joinpath("static", name).read_bytes())
+    return Asset(stem, extension, files("consent.banner").joinpath("static", name).read_bytes())
 
 
 BANNER_JS = _load("banner.js")

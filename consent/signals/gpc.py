@@ -12,7 +12,7 @@ import json
 
 from starlette.types import Receive, Scope, Send
 
-from .config import PolicyConfig
+from ..policy.config import PolicyConfig
 
 WELL_KNOWN_PATH = "/.well-known/gpc.json"
 # A statement of policy, not of the visitor: shared caches may keep it for a day.

@@ -11,9 +11,9 @@ is one dictionary look-up on the raw header value.
 
 from __future__ import annotations
 
-from .policy import Policy
-from .regions import lookup_order, read_region
-from .state import ConsentState, Mode
+from ..policy.policy import Policy
+from ..policy.regions import lookup_order, read_region
+from ..policy.state import ConsentState, Mode
 
 # Header values and regions are client-chosen when the site is reached without its
 # CDN: keep both caches bounded.

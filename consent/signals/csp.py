@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from .policy import Policy
+from ..policy.policy import Policy
 
 NONCE_KEY = "csp_nonce"  # scope["state"] key; templates read request.state.csp_nonce
 _CACHE_SIZE = 4096

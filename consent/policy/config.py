@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from .banner_config import BUILTIN_LANGUAGES, BannerSettings
-from .csp_config import CspSettings, Host
-from .errors import ConfigError
+from ..errors import ConfigError
+from .banner_settings import BUILTIN_LANGUAGES, BannerSettings
+from .csp_settings import CspSettings, Host
 from .regions import validate_region
 from .state import Mode
 from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
@@ -118,7 +118,7 @@ class Category(_Model):
     description: str = ""
     required: StrictBool = False
     cookies: tuple[CookieDeclaration, ...] = ()
-    # Third-party hosts this category loads from; the consent-driven CSP (csp.py) lets
+    # Third-party hosts this category loads from; the consent-driven CSP (signals/csp.py) lets
     # the browser reach them only once the category is granted.
     hosts: tuple[Host, ...] = ()
 
@@ -279,7 +279,7 @@ class PolicyConfig(_Model):
     trusted_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
     cookie: ConsentCookieSettings = ConsentCookieSettings()
     records: Annotated[RecordsSettings, BeforeValidator(_records)] = RecordsSettings()
-    csp: CspSettings = CspSettings()  # consent-driven Content-Security-Policy (csp.py)
+    csp: CspSettings = CspSettings()  # consent-driven Content-Security-Policy (signals/csp.py)
     categories: dict[str, Category]
     banner: BannerSettings = BannerSettings()
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-BUILTIN_LANGUAGES = ("en", "fr", "de")  # the texts in consent/i18n.py
+BUILTIN_LANGUAGES = ("en", "fr", "de")  # the texts in consent/banner/i18n.py
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
