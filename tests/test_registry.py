@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from fnmatch import fnmatchcase
+from itertools import accumulate
+from operator import or_
+from unittest.mock import patch
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from consent import Policy
-from consent.policy.registry import Glob, Registry
+from consent.policy.registry import Entry, Glob, Registry
 
 
 def category(registry: Registry, name: str) -> str | None:
@@ -196,3 +199,99 @@ def test_five_thousand_declarations_resolve_correctly() -> None:
     entry = registry.lookup("exact_4")
     assert entry is not None
     assert entry.declaration == 4
+
+
+@pytest.mark.parametrize(
+    ("declarations", "expected"),
+    [
+        # Same prefix, both suffixes match "v_x_1": declaration order decides, not length.
+        ([("v_*1", "short"), ("v_*_1", "long")], "short"),
+        ([("v_*_1", "long"), ("v_*1", "short")], "long"),
+        ([("v_*x*1", "middle"), ("v_*_1", "long"), ("v_*", "any")], "middle"),
+        ([("v_*y*1", "middle"), ("v_*_1", "long"), ("v_*", "any")], "long"),
+        ([("v_*", "any"), ("v_*_1", "long"), ("v_*x*", "middle")], "any"),
+        # A longer prefix still beats an earlier glob of a shorter prefix.
+        ([("v_*_1", "short prefix"), ("v_x*", "long prefix")], "long prefix"),
+        # The same pattern again ("**" is "*") never wins over the first.
+        ([("v_*x*", "first"), ("v_**x*", "again"), ("v_*x**", "again")], "first"),
+    ],
+)
+def test_first_declared_wins_among_suffixes_of_one_prefix(
+    declarations: list[tuple[str, str]], expected: str
+) -> None:
+    assert category(Registry(declarations), "v_x_1") == expected
+
+
+def test_duplicates_still_count_in_size() -> None:
+    registry = Registry([("a*", "first"), ("a*", "second"), ("a**", "third")])
+    assert registry.size == 3
+    assert registry.lookup("ab") == Entry("first", 0)
+
+
+def _reference_matches(pattern: str, name: str) -> bool:
+    """``*`` is any run of characters, every other character itself (no fnmatch)."""
+    # matched[j]: the pattern read so far matches name[:j].
+    matched = [True] + [False] * len(name)
+    for char in pattern:
+        if char == "*":
+            matched = list(accumulate(matched, or_))
+        else:
+            matched = [False] + [matched[j] and name[j] == char for j in range(len(name))]
+    return matched[-1]
+
+
+def _reference_lookup(declarations: list[tuple[str, str]], name: str) -> Entry | None:
+    """Design rule, read literally: exact first, then longest prefix, then first declared."""
+    for index, (pattern, category_name) in enumerate(declarations):
+        if "*" not in pattern and pattern == name:
+            return Entry(category_name, index)
+    matching = [
+        (-pattern.index("*"), index, category_name)
+        for index, (pattern, category_name) in enumerate(declarations)
+        if "*" in pattern and _reference_matches(pattern, name)
+    ]
+    if not matching:
+        return None
+    _, index, category_name = min(matching)
+    return Entry(category_name, index)
+
+
+# A small alphabet makes shared prefixes and suffixes, "**", middles and duplicates common.
+declaration = st.tuples(st.text(alphabet="ab_*", max_size=6), st.sampled_from("xyz"))
+
+
+@settings(max_examples=400)
+@given(
+    declarations=st.lists(declaration, max_size=14),
+    names=st.lists(st.text(alphabet="ab_", max_size=10), max_size=12),
+)
+@example(declarations=[("v*1", "x"), ("v*_1", "y")], names=["v_1", "v1", "v_"])
+@example(declarations=[("a*b*a", "x"), ("a*a", "y"), ("a**a", "z")], names=["aba", "aa"])
+@example(declarations=[("*", "x"), ("**", "y"), ("", "z")], names=["", "a"])
+def test_registry_answers_like_the_reference(
+    declarations: list[tuple[str, str]], names: list[str]
+) -> None:
+    registry = Registry(declarations)
+    for name in names:
+        assert registry.lookup(name) == _reference_lookup(declarations, name), name
+
+
+def test_a_lookup_tries_at_most_one_of_five_thousand_globs_of_one_prefix() -> None:
+    registry = Registry([(f"vendor_*_{i}", f"c{i}") for i in range(1, 5_001)])
+    unseen = [f"vendor_x{j}_{5_000 + j}" for j in range(1, 201)]
+    known = ["vendor_x_1", "vendor_x_42", "vendor__5000"]
+    # Count the globs actually tried, without a clock and without reading internals.
+    with patch.object(Glob, "matches", autospec=True, side_effect=Glob.matches) as matches:
+        assert [registry.lookup(name) for name in unseen] == [None] * len(unseen)
+        assert [category(registry, name) for name in known] == ["c1", "c42", "c5000"]
+    assert matches.call_count <= len(known)
+
+
+def test_a_pattern_declared_again_is_never_tried() -> None:
+    # Middle pieces keep these out of the "prefix*suffix" shortcut: only dropping
+    # the repeats at build time keeps the look-up from trying all of them.
+    registry = Registry([("v_*x*", "first")] + [("v_**x*", "again")] * 4_999)
+    with patch.object(Glob, "matches", autospec=True, side_effect=Glob.matches) as matches:
+        assert registry.lookup("v_y") is None
+        assert category(registry, "v_x") == "first"
+    assert matches.call_count == 2

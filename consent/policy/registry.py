@@ -1,11 +1,32 @@
 """Which category a cookie name belongs to, at a cost that does not grow with the file.
 
-Exact names live in a dict. Globs are indexed by their literal prefix (the text
-before the first ``*``): a lookup probes the name's own prefixes, longest first,
-but only at the prefix lengths that some glob actually has, so the work depends
-on the name, not on how many cookies are declared. Globs are matched by splitting
-on ``*`` and searching the pieces left to right, which is linear and needs no
-regular expression (rule 5).
+Cookie names are chosen by whoever sends the request, and the verdict for a name
+never seen before is computed on every request that carries it, so a look-up must
+not scan the declarations.
+
+Exact names live in a dict. Globs are indexed twice: by their literal prefix (the
+text before the first ``*``) and, inside a prefix, by their literal suffix (the
+text after the last ``*``). A look-up probes the name's own prefixes, longest first,
+and in a prefix that exists the name's own suffixes, but only at the lengths some
+glob actually has. What is left after both probes is a *group*: the globs that
+share the prefix and the suffix, in declaration order. The index only narrows the
+candidates; every verdict comes from :meth:`Glob.matches`, which splits on ``*``
+and searches the pieces left to right: linear, and no regular expression (rule 5).
+
+A group holds more than one glob only when several globs share both the prefix and
+the suffix and differ in their middle pieces (``v_*_1_*``, ``v_*_2_*``). Built in
+declaration order, a group drops a pattern declared again (``a**b`` is ``a*b``) and
+stops at its first glob without middle pieces (``v_*``): that one matches every
+name the later ones would, and was declared before them.
+
+Worst case of one look-up, for a name of ``n`` characters: a dict probe for the
+exact name; one probe per distinct prefix length up to ``n``; in each prefix found,
+one probe per distinct suffix length that fits; and in each group found, one
+``Glob.matches`` call (linear in ``n``) per glob of the group. Probes depend on the
+name and on how many distinct lengths the file uses, never on how many cookies it
+declares. The one count of declarations that shows is the size of a group, so a
+file with thousands of globs sharing a prefix *and* a suffix and differing only in
+the middle pays for them on every name that has that prefix and suffix.
 """
 
 from __future__ import annotations
@@ -63,38 +84,78 @@ class Entry:
     declaration: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """The globs of one literal prefix, in groups keyed by their literal suffix."""
+
+    groups: dict[str, list[tuple[Glob, Entry]]]
+    suffix_lengths: tuple[int, ...]  # ascending: the probe stops at the first too long
+
+
 class Registry:
     """Resolve cookie names to entries. Build once; lookups never scan the declarations."""
 
     def __init__(self, declarations: Iterable[tuple[str, str]]) -> None:
         """``declarations`` yields ``(cookie name or glob, category)`` in file order."""
         self._exact: dict[str, Entry] = {}
-        self._globs: dict[str, list[tuple[Glob, Entry]]] = {}
+        groups_by_prefix: dict[str, dict[str, list[tuple[Glob, Entry]]]] = {}
+        seen: set[tuple[str, tuple[str, ...], str]] = set()
         self.size = 0
         for index, (name, category) in enumerate(declarations):
-            entry = Entry(category, index)
-            if "*" in name:
-                glob = Glob.compile(name)
-                self._globs.setdefault(glob.prefix, []).append((glob, entry))
-            else:
-                self._exact.setdefault(name, entry)
             self.size += 1
+            entry = Entry(category, index)
+            if "*" not in name:
+                self._exact.setdefault(name, entry)
+                continue
+            glob = Glob.compile(name)
+            shape = (glob.prefix, glob.middle, glob.suffix)
+            if shape in seen:
+                continue  # the same pattern declared earlier always wins
+            seen.add(shape)
+            group = groups_by_prefix.setdefault(glob.prefix, {}).setdefault(glob.suffix, [])
+            if group and not group[-1][0].middle:
+                continue  # an earlier "prefix*suffix" matches every name this one does
+            group.append((glob, entry))
+        self._buckets: dict[str, _Bucket] = {
+            prefix: _Bucket(groups, tuple(sorted({len(suffix) for suffix in groups})))
+            for prefix, groups in groups_by_prefix.items()
+        }
         # Longest literal prefix wins, so probe the lengths from the longest down.
-        self._prefix_lengths = sorted({len(prefix) for prefix in self._globs}, reverse=True)
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._buckets}, reverse=True)
 
     def lookup(self, name: str) -> Entry | None:
         entry = self._exact.get(name)
         if entry is not None:
             return entry
-        globs = self._globs
         length = len(name)
         for prefix_length in self._prefix_lengths:
             if prefix_length > length:
                 continue
-            candidates = globs.get(name[:prefix_length])
-            if candidates is not None:
-                # Same prefix: the first declared glob that matches wins.
-                for glob, candidate in candidates:
-                    if glob.matches(name):
-                        return candidate
+            bucket = self._buckets.get(name[:prefix_length])
+            if bucket is not None:
+                found = self._first_declared_match(bucket, name, length - prefix_length)
+                if found is not None:
+                    return found
         return None
+
+    @staticmethod
+    def _first_declared_match(bucket: _Bucket, name: str, room: int) -> Entry | None:
+        """The earliest declared glob of ``bucket`` matching ``name``.
+
+        ``room`` is what the prefix leaves of the name. Several suffixes can match
+        (``*1`` and ``*_1`` both end ``v_x_1``): the first declared wins, not the longest.
+        """
+        best: Entry | None = None
+        for suffix_length in bucket.suffix_lengths:
+            if suffix_length > room:
+                break
+            group = bucket.groups.get(name[len(name) - suffix_length :])
+            if group is None:
+                continue
+            for glob, entry in group:
+                if best is not None and entry.declaration > best.declaration:
+                    break  # a group is in declaration order: the rest come later still
+                if glob.matches(name):
+                    best = entry
+                    break
+        return best
