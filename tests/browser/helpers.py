@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from playwright.sync_api import BrowserContext, Page, Response
+from playwright.sync_api import BrowserContext, Locator, Page, Response
 
 OPTIONAL = {"lang", "_ga", "_hjSessionUser_1", "_fbp"}  # one per optional category
 REQUIRED = {"sid"}
@@ -19,3 +19,12 @@ def choose(page: Page, button: str, *, within: str = "#consent-root") -> Respons
     ) as info:
         page.locator(within).get_by_role("button", name=button, exact=True).click()
     return info.value
+
+
+def tab_to(page: Page, target: Locator, limit: int = 30) -> None:
+    """Press Tab until ``target`` has the focus (and fail if it never does)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"Tab never reached {target}")

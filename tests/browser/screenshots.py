@@ -21,7 +21,7 @@ def main() -> int:
         page.goto(base + "/")
         page.get_by_role("dialog", name="We value your privacy").wait_for()
         page.screenshot(path=OUT / "banner-first-layer.png")
-        page.get_by_role("link", name="Customise").click()
+        page.get_by_role("button", name="Customise").click()
         page.get_by_role("dialog", name="Customise Consent Preferences").wait_for()
         page.locator("#consent-preferences summary").first.click()
         page.screenshot(path=OUT / "banner-preferences.png")

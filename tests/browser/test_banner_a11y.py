@@ -5,20 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from .helpers import CONSENT, REQUIRED, cookie_names
+from .helpers import CONSENT, REQUIRED, cookie_names, tab_to
 
 pytestmark = pytest.mark.browser
-
-
-def tab_to(page: Page, target: Locator, limit: int = 30) -> None:
-    """Press Tab until ``target`` has the focus (and fail if it never does)."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if target.evaluate("el => el === document.activeElement"):
-            return
-    raise AssertionError(f"Tab never reached {target}")
 
 
 def test_keyboard_only(page: Page) -> None:
@@ -27,7 +18,7 @@ def test_keyboard_only(page: Page) -> None:
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Privacy policy")).to_be_focused()
     page.keyboard.press("Tab")
-    customise = page.get_by_role("link", name="Customise")
+    customise = page.get_by_role("button", name="Customise")
     expect(customise).to_be_focused()
     page.keyboard.press("Enter")
     centre = page.get_by_role("dialog", name="Customise Consent Preferences")
@@ -73,7 +64,7 @@ def test_axe_first_layer_and_open_centre(page: Page, axe_source: str) -> None:
     page.goto("/")
     expect(page.locator("#consent-banner")).to_be_visible()
     assert violations(page, axe_source) == []
-    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("button", name="Customise").click()
     expect(page.get_by_role("dialog", name="Customise Consent Preferences")).to_be_visible()
     page.locator("#consent-preferences summary").first.click()
     assert violations(page, axe_source) == []
@@ -95,7 +86,7 @@ def test_french_from_accept_language(browser: Browser, base_url: str) -> None:
     for name in ("Tout accepter", "Tout refuser"):
         expect(banner.get_by_role("button", name=name)).to_be_visible()
     expect(page.locator("#consent-root")).to_have_attribute("lang", "fr")
-    banner.get_by_role("link", name="Personnaliser").click()
+    banner.get_by_role("button", name="Personnaliser").click()
     centre = page.get_by_role("dialog", name="Personnaliser vos préférences")
     expect(centre.get_by_text("Toujours actifs")).to_be_visible()
     expect(centre.get_by_role("switch", name="Mesure d’audience")).to_be_visible()

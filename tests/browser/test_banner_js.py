@@ -22,7 +22,7 @@ def test_reject_all_sets_no_optional_cookie(page: Page) -> None:
     page.goto("/")
     assert choose(page, "Reject all").ok
     expect(page.locator("#consent-banner")).to_be_hidden()
-    expect(page.get_by_role("link", name="Cookie settings").first).to_be_visible()
+    expect(page.get_by_role("button", name="Cookie settings").first).to_be_visible()
     page.reload()
     assert cookie_names(page.context) == REQUIRED | {CONSENT}
     expect(page.locator("#analytics-status")).to_have_text("Analytics is not running.")
@@ -46,7 +46,7 @@ def test_accept_all_runs_gated_content_once_without_reload(page: Page) -> None:
 
 def test_customise_analytics_only(page: Page) -> None:
     page.goto("/")
-    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("button", name="Customise").click()
     centre = page.get_by_role("dialog", name="Customise Consent Preferences")
     expect(centre).to_be_visible()
     expect(centre.get_by_text("Always active")).to_be_visible()
@@ -81,7 +81,7 @@ def test_reopen_settings_and_withdraw(page: Page) -> None:
 def test_footer_link_opens_the_centre(page: Page) -> None:
     page.goto("/")
     choose(page, "Reject all")
-    page.locator("footer").get_by_role("link", name="Cookie settings").click()
+    page.locator("footer").get_by_role("button", name="Cookie settings").click()
     expect(page.get_by_role("dialog", name="Customise Consent Preferences")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Customise Consent Preferences")).to_be_hidden()
@@ -95,7 +95,7 @@ def test_consent_mode_default_then_update(page: Page) -> None:
     assert default[:2] == ["consent", "default"]
     assert default[2]["analytics_storage"] == "denied"
     assert default[2]["security_storage"] == "granted"
-    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("button", name="Customise").click()
     page.get_by_role("switch", name="Analytics").check()
     choose(page, "Save my preferences")
     # The script pushes the update once it has read the response, after the response
@@ -137,7 +137,7 @@ def test_centre_is_fetched_only_when_opened(page: Page) -> None:
     expect(page.locator("#consent-banner")).to_be_visible()
     expect(page.locator("#consent-preferences")).to_have_count(0)
     with page.expect_response(lambda r: "/consent/preferences?" in r.url) as info:
-        page.get_by_role("link", name="Customise").click()
+        page.get_by_role("button", name="Customise").click()
     assert "fragment=1" in info.value.url
     assert info.value.headers["cache-control"] == "no-store"
     centre = page.get_by_role("dialog", name="Customise Consent Preferences")
@@ -147,7 +147,7 @@ def test_centre_is_fetched_only_when_opened(page: Page) -> None:
     # Reopening uses the centre already in the page, with the current choices.
     fetched: list[str] = []
     page.on("request", lambda r: fetched.append(r.url) if "fragment=1" in r.url else None)
-    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("button", name="Customise").click()
     expect(centre).to_be_visible()
     assert fetched == []
     expect(page.locator("#consent-preferences")).to_have_count(1)
@@ -156,6 +156,6 @@ def test_centre_is_fetched_only_when_opened(page: Page) -> None:
 def test_failed_centre_fetch_opens_the_preferences_page(page: Page) -> None:
     page.route("**/consent/preferences?*fragment=1*", lambda route: route.abort())
     page.goto("/")
-    page.get_by_role("link", name="Customise").click()
+    page.get_by_role("button", name="Customise").click()
     expect(page).to_have_url("/consent/preferences?next=%2F")
     expect(page.get_by_role("heading", level=1)).to_have_text("Customise Consent Preferences")

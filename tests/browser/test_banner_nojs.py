@@ -50,3 +50,22 @@ def test_customise_analytics_only_then_withdraw(nojs_page: Page) -> None:
     nojs_page.get_by_role("button", name="Save my preferences").click()
     decided(nojs_page)
     assert cookie_names(nojs_page.context) == REQUIRED | {CONSENT}
+
+
+def test_customise_and_settings_stay_plain_links(nojs_page: Page) -> None:
+    """The script makes them buttons; without it they are links to the preferences page."""
+    plain = "el => [el.getAttribute('role'), el.getAttribute('aria-haspopup')]"
+    nojs_page.goto("/")
+    expect(nojs_page.get_by_role("button", name="Customise")).to_have_count(0)
+    customise = nojs_page.get_by_role("link", name="Customise")
+    assert customise.evaluate(plain) == [None, None]
+    customise.click()
+    expect(nojs_page).to_have_url("/consent/preferences?next=%2F")
+    expect(nojs_page.get_by_role("heading", level=1)).to_have_text("Customise Consent Preferences")
+    nojs_page.get_by_role("button", name="Reject all").click()
+    decided(nojs_page)
+    expect(nojs_page.get_by_role("button", name="Cookie settings")).to_have_count(0)
+    for link in nojs_page.get_by_role("link", name="Cookie settings").all():
+        assert link.evaluate(plain) == [None, None]
+    nojs_page.locator("#consent-settings").click()
+    expect(nojs_page).to_have_url("/consent/preferences?next=%2F")

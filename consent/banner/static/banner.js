@@ -146,13 +146,23 @@
     });
   });
 
+  // Links without JavaScript (to the centre's page), buttons with it: they open a dialog.
+  var OPENERS = "[data-consent-open],[data-consent-settings]", spaced = null;
+  $$(OPENERS).forEach(function (a) {
+    a.setAttribute("role", "button");
+    a.setAttribute("aria-haspopup", "dialog");
+  });
   d.addEventListener("click", function (e) {
     pressed = e.target.closest && e.target.closest("button[name=action]");
-    var el = e.target.closest && e.target.closest("[data-consent-open],[data-consent-settings],[data-consent-close]");
+    var el = e.target.closest && e.target.closest(OPENERS + ",[data-consent-close]");
     if (el && el.hasAttribute("data-consent-close")) { e.preventDefault(); close(); }
-    else if (el) open(e);
+    else if (el && !(e.ctrlKey || e.metaKey || e.shiftKey)) open(e); // not: to a new tab
     else if (e.target === overlay) close();
   });
+  // Space presses a button when released; pressed, it would scroll the page.
+  function space(e) { return e.key === " " && e.target.closest && e.target.closest(OPENERS); }
+  d.addEventListener("keydown", function (e) { if ((spaced = space(e))) e.preventDefault(); });
+  d.addEventListener("keyup", function (e) { if (spaced && spaced === space(e)) spaced.click(); });
 
   gate();
   if (banner) banner.focus({ preventScroll: true });
