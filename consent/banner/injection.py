@@ -1,16 +1,18 @@
-"""Insert the banner into HTML responses on their way out, without buffering them.
+"""Insert the banner into an HTML response on its way out, without buffering it.
 
-Two payloads go into a page: one right after ``<head …>`` (Consent Mode's
-``default`` command must run before any tag) and one before ``</body>``. Both are
-decided when the response starts, so the new ``Content-Length`` is known before a
-single body byte is sent, and the body still streams chunk by chunk. Anything that
-is not an uncompressed ``text/html`` body passes through untouched.
+Two payloads go into a page: one right after ``<head …>`` (Consent Mode's ``default``
+command must run before any tag) and one before ``</body>``. Both are known when the
+response starts, so the new ``Content-Length`` is sent before a single body byte, and
+the body still streams chunk by chunk: a chunk is looked at only until both payloads
+are in, and later chunks go straight through.
+
+The middleware decides whether a response is a page the banner goes into
+(``is_page``) from what its one pass over the response headers noted.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 
 from starlette.types import Message, Send
 
@@ -23,47 +25,27 @@ _DOCTYPE = re.compile(rb"<!doctype[^>]*>", re.IGNORECASE)
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 # A head that has not shown up in the first bytes is not coming.
 HEAD_WINDOW = 4096
+# Bytes kept back from a chunk in case "</body>" is split across two of them.
 _BODY_END_HOLD = len(b"</body ") + 8
+# Where "</body>" nearly always is: looked for there first.
 _BODY_END_TAIL = 1024
 
-Render = Callable[[list[tuple[bytes, bytes]]], tuple[bytes, bytes] | None]
 
-
-def is_injectable(status: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """An uncompressed, inline ``text/html`` response with a body.
-
-    Runs for every response: header names are compared only when their length could
-    match, which keeps the loop to a length check for most headers.
-    """
+def is_page(status: int, content_type: bytes | None, encoded: bool, attachment: bool) -> bool:
+    """An uncompressed, inline ``text/html`` response with a body."""
     if status < 200 or 300 <= status < 400 or status == 204:
         return False
-    html = False
-    for key, value in headers:
-        length = len(key)
-        if length == 12:
-            if key.lower() == b"content-type":
-                html = value.split(b";", 1)[0].strip().lower() == b"text/html"
-        elif length == 16:
-            if key.lower() == b"content-encoding" and value.strip().lower() not in (
-                b"",
-                b"identity",
-            ):
-                return False
-        elif (
-            length == 19
-            and key.lower() == b"content-disposition"
-            and value.strip().lower().startswith(b"attachment")
-        ):
-            return False
-    return html
+    if content_type is None or encoded or attachment:
+        return False
+    return content_type.split(b";", 1)[0].strip().lower() == b"text/html"
 
 
-def _body_end(data: bytes, start: int) -> int:
-    """Where ``</body>`` starts in ``data[start:]``, or -1.
+def body_end(data: bytes, start: int = 0) -> int:
+    """Where the page's ``</body>`` starts in ``data[start:]``, or -1.
 
     Looked for first in the last bytes, where it almost always is (the last one there,
-    so a ``"</body>"`` inside an earlier script is passed over): a case-insensitive
-    search through a whole page costs ~0.4 µs per KB.
+    so a ``"</body>"`` inside an earlier script is passed over); a case-insensitive
+    search through a whole page costs far more.
     """
     tail = max(start, len(data) - _BODY_END_TAIL)
     found = data[tail:].lower().rfind(b"</body")
@@ -75,7 +57,7 @@ def _body_end(data: bytes, start: int) -> int:
     return -1 if match is None else match.start()
 
 
-def _head_position(data: bytes) -> int:
+def head_position(data: bytes) -> int:
     """Where the head payload goes, looking only at the first ``HEAD_WINDOW`` bytes."""
     for pattern in (_HEAD, _HTML, _DOCTYPE):
         match = pattern.search(data, 0, HEAD_WINDOW)
@@ -84,130 +66,76 @@ def _head_position(data: bytes) -> int:
     return 0
 
 
-def wrap_send(send: Send, render: Render) -> Send:
-    """A ``send`` that injects ``render(headers)``'s payloads into an HTML response.
+class PageInjection:
+    """The ``send`` of one HTML response the banner goes into, from its start message on.
 
-    The caller has already found the response injectable (``is_injectable``).
-    ``render`` returns ``(head_payload, body_payload)`` or ``None`` to leave the
-    response alone.
+    The start message waits for the first body message: a server extension such as
+    ``http.response.pathsend`` sends the body itself, and then the response must leave
+    exactly as the app made it (``original_start``: its cookies filtered, nothing of the
+    banner's). Otherwise ``changed_start`` leaves, with the longer ``Content-Length``.
     """
-    head_payload = b""
-    body_payload = b""
-    active = False
-    head_pending = False
-    held = b""  # bytes not yet sent: searching for <head> or a split </body>
-    # The start message waits for the first body message: a server extension such as
-    # http.response.pathsend sends the body itself, and then nothing may be changed.
-    original_start: Message | None = None
-    changed_start: Message | None = None
 
-    async def injecting_send(message: Message) -> None:
-        nonlocal head_payload, body_payload, active, head_pending, held
-        nonlocal original_start, changed_start
-        message_type = message["type"]
-        if message_type == "http.response.start":
-            headers = list(message.get("headers") or ())
-            payloads = render(headers)
-            if payloads is not None and (payloads[0] or payloads[1]):
-                head_payload, body_payload = payloads
-                active = True
-                head_pending = bool(head_payload)
-                added = len(head_payload) + len(body_payload)
-                original_start = message
-                changed_start = dict(message)
-                changed_start["headers"] = _adjust(headers, added)
+    def __init__(
+        self,
+        send: Send,
+        *,
+        head: bytes,
+        body: bytes,
+        original_start: Message,
+        changed_start: Message,
+    ) -> None:
+        self._send = send
+        self._head = head  # what is still to go in, emptied once in
+        self._body = body
+        self._start: tuple[Message, Message] | None = (original_start, changed_start)
+        self._held = b""  # bytes not sent yet: searching for <head> or a split </body>
+
+    async def send(self, message: Message) -> None:
+        if self._start is not None:
+            original, changed = self._start
+            self._start = None
+            if message["type"] != "http.response.body":
+                self._head = self._body = b""  # nothing goes in: pass everything on
+                await self._send(original)
+                await self._send(message)
                 return
-            await send(message)
+            await self._send(changed)
+        if message["type"] != "http.response.body" or not (self._head or self._body):
+            await self._send(message)
             return
-        if original_start is not None and changed_start is not None:
-            if message_type == "http.response.body":
-                await send(changed_start)
-            else:
-                active = False
-                await send(original_start)
-            original_start = changed_start = None
-        if message_type != "http.response.body" or not active:
-            await send(message)
-            return
-        data = held + bytes(message.get("body", b""))
         more = bool(message.get("more_body", False))
-        held = b""
+        body = self._insert(self._held + bytes(message.get("body", b"")), more)
+        if not body and more:
+            return  # all of it held back for now
+        message["body"] = body
+        await self._send(message)
+
+    def _insert(self, data: bytes, more: bool) -> bytes:
+        """``data`` with what belongs in it; what may still be needed is held back."""
+        self._held = b""
         # Pieces of one memoryview, joined once: the page is copied once, whatever its size.
         view = memoryview(data)
         out: list[bytes | memoryview] = []
         start = 0
-        if head_pending:
+        if self._head:
             if more and len(data) < HEAD_WINDOW and _HEAD.search(data) is None:
-                held = data
-                return
-            start = _head_position(data)
-            out += (view[:start], head_payload)
-            head_pending = False
-        if body_payload:
-            end = _body_end(data, start)
+                self._held = data
+                return b""
+            start = head_position(data)
+            out += (view[:start], self._head)
+            self._head = b""
+        if self._body:
+            end = body_end(data, start)
             if end >= 0:
-                out += (view[start:end], body_payload, view[end:])
-                body_payload = b""
+                out += (view[start:end], self._body, view[end:])
+                self._body = b""
             elif not more:
-                out += (view[start:], body_payload)
-                body_payload = b""
+                out += (view[start:], self._body)  # no </body>: at the end of the page
+                self._body = b""
             else:
-                # Keep a tail back in case "</body>" is split across chunks.
                 cut = max(start, len(data) - _BODY_END_HOLD)
                 out.append(view[start:cut])
-                held = data[cut:]
+                self._held = data[cut:]
         else:
             out.append(view[start:])
-        body = b"".join(out)
-        if not body and more:
-            return
-        message["body"] = body
-        if not body_payload and not head_pending:
-            active = False  # done: later chunks go straight through
-        await send(message)
-
-    return injecting_send
-
-
-_VARY_ADDED = (b"Cookie", b"Accept-Language")
-# An app sends few distinct Vary values (often just the middleware's own "Cookie"):
-# each is merged once. Bounded: values past the first 64 are merged every time.
-_VARY_MERGED: dict[bytes, bytes] = {}
-_VARY_CACHE_SIZE = 64
-
-
-def _merge_vary(value: bytes) -> bytes:
-    merged = _VARY_MERGED.get(value)
-    if merged is None:
-        present = {field.strip().lower() for field in value.split(b",")}
-        missing = [f for f in _VARY_ADDED if f.lower() not in present]
-        stripped = value.strip()
-        if b"*" in present or not missing:
-            merged = value
-        else:
-            merged = b", ".join([stripped, *missing] if stripped else missing)
-        if len(_VARY_MERGED) < _VARY_CACHE_SIZE:
-            _VARY_MERGED[value] = merged
-    return merged
-
-
-def _adjust(headers: list[tuple[bytes, bytes]], added: int) -> list[tuple[bytes, bytes]]:
-    """Grow ``Content-Length`` by ``added`` and vary on the cookie and language, in place.
-
-    The injected markup depends on the consent cookie and the visitor's language. One
-    pass; names are compared only when their length matches (as in ``is_injectable``).
-    """
-    vary_seen = False
-    index = -1
-    for key, value in headers:
-        index += 1
-        length = len(key)
-        if length == 14:
-            if key.lower() == b"content-length" and value.strip().isdigit():
-                headers[index] = (key, b"%d" % (int(value) + added))
-        elif length == 4 and not vary_seen and key.lower() == b"vary":
-            vary_seen = True
-            headers[index] = (key, _merge_vary(value))
-    if not vary_seen:
-        headers.append((b"vary", b"Cookie, Accept-Language"))
-    return headers
+        return b"".join(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -18,19 +19,17 @@ from urllib.parse import parse_qsl, quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Scope, Send
+from starlette.types import Scope
 
-from ..endpoints.handler import safe_next
+from ..endpoints.checks import safe_next
 from ..enforcement.headers import request_header
 from ..policy.config import CookieDeclaration
 from ..policy.policy import Policy
 from ..policy.state import ConsentState
 from ..records import receipt_url
-from ..signals.csp import NONCE_KEY
 from .assets import BANNER_CSS, BANNER_JS, asset_response
 from .consent_mode import default_command, effective_mapping
 from .i18n import Texts, available_languages, negotiate, resolve_texts
-from .injection import wrap_send
 
 RENDERED_KEY = "consent_banner_rendered"
 HEAD_RENDERED_KEY = "consent_head_rendered"
@@ -41,7 +40,6 @@ _NEXT_MARK = "zqxconsentnextmarkzqx"
 _NEXT_QUERY_MARK = "zqxconsentnextquerymarkzqx"
 _NONCE_MARK = "zqxconsentnoncemarkzqx"
 _MARKS = re.compile(f"({_NEXT_MARK}|{_NEXT_QUERY_MARK}|{_NONCE_MARK})")
-_CSP_LENGTH = len(b"content-security-policy")
 _RENDER_CACHE_SIZE = 256
 # (language, decided, granted, gpc, mode, has a nonce): what the cached markup depends on.
 _RenderKey = tuple[str, bool, frozenset[str], bool, str, bool]
@@ -78,16 +76,12 @@ def current_path(scope: Scope) -> str:
     return safe_next(path)
 
 
-def nonce_from_csp(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The first ``'nonce-…'`` of a ``Content-Security-Policy`` response header.
-
-    Header names are compared only when their length matches, as in ``is_injectable``.
-    """
-    for key, value in headers:
-        if len(key) == _CSP_LENGTH and key.lower() == b"content-security-policy":
-            match = _NONCE.search(value)
-            if match is not None:
-                return match.group(1).decode("ascii")
+def nonce_in_policies(policies: Iterable[bytes]) -> str | None:
+    """The first ``'nonce-…'`` of the app's ``Content-Security-Policy`` values."""
+    for value in policies:
+        match = _NONCE.search(value)
+        if match is not None:
+            return match.group(1).decode("ascii")
     return None
 
 
@@ -285,24 +279,19 @@ class Banner:
     def injects(self) -> bool:
         return self.settings.inject
 
-    def injector(self, scope: Scope, state: ConsentState, send: Send) -> Send:
-        """A ``send`` that injects the banner into this (HTML) response.
+    def page_payloads(
+        self, scope: Scope, state: ConsentState, nonce: str | None
+    ) -> tuple[bytes, bytes]:
+        """What goes into this HTML page: the Consent Mode default after ``<head>`` and the
+        banner (or settings control) before ``</body>``; each empty when the app's
+        template already placed it (``consent_head``, ``consent_banner``).
 
-        The middleware asks for it only once a response turned out to be an
-        injectable HTML page (``is_injectable``), so other responses pay nothing for
-        the banner.
+        ``nonce`` is the app's own CSP nonce, else ours (signals/csp.py), else None.
         """
-        scope_state = scope.setdefault("state", {})
-
-        def render(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes] | None:
-            nonce = nonce_from_csp(headers) or scope_state.get(NONCE_KEY)
-            head = (
-                b"" if scope_state.get(HEAD_RENDERED_KEY) else self.head_payload(state, nonce=nonce)
-            )
-            body = b"" if scope_state.get(RENDERED_KEY) else self.payload(scope, state, nonce=nonce)
-            return head, body
-
-        return wrap_send(send, render)
+        scope_state = scope["state"]
+        head = b"" if scope_state.get(HEAD_RENDERED_KEY) else self.head_payload(state, nonce=nonce)
+        body = b"" if scope_state.get(RENDERED_KEY) else self.payload(scope, state, nonce=nonce)
+        return head, body
 
     def route(self, scope: Scope, state: ConsentState) -> Response | None:
         """Answer ``{endpoint}/static/<asset>`` and ``{endpoint}/preferences``; else ``None``."""

@@ -1,5 +1,9 @@
-"""The consent endpoints: read the state, grant or refuse, withdraw."""
+"""The consent endpoints: read the state, grant or refuse, withdraw.
 
-from .handler import Endpoints, safe_next
+``choice`` reads what the visitor chose, ``checks`` holds the request checks (origin,
+``next=``), and ``handler`` applies a choice and answers.
+"""
 
-__all__ = ["Endpoints", "safe_next"]
+from .handler import Endpoints
+
+__all__ = ["Endpoints"]

@@ -38,6 +38,25 @@ def set_cookie_name(value: bytes) -> bytes:
     return pair[:equals].strip(WHITESPACE)
 
 
+def consent_cookie_names(name: str, domain: str | None) -> tuple[str, str]:
+    """The consent cookie's plain name and its name over https.
+
+    Over https the name carries a prefix that browsers enforce: ``__Host-`` (Secure,
+    Path=/, no Domain: no sub-domain can plant it) or, when the file sets a domain,
+    ``__Secure-``.
+    """
+    return name, ("__Secure-" if domain else "__Host-") + name
+
+
+def name_before_equals(raw: bytes) -> bytes:
+    """The name that a cookie's text before its first ``=`` stands for.
+
+    Stripped as frameworks strip it. A ``;`` in that text means the ``=`` came after the
+    pair ended: a nameless ``Set-Cookie`` (a request piece never holds one).
+    """
+    return b"" if b";" in raw else raw.strip(WHITESPACE)
+
+
 def within_bounds(header: bytes, size: int = MAX_COOKIE_HEADER_BYTES) -> bytes:
     """A ``Cookie`` header cut to ``size`` bytes, after its last whole piece."""
     # A cut piece would be a different cookie: drop it (rfind gives -1 without any).
@@ -45,17 +64,21 @@ def within_bounds(header: bytes, size: int = MAX_COOKIE_HEADER_BYTES) -> bytes:
     return header[: header.rfind(b";") + 1]
 
 
-def cookie_pieces(header: bytes) -> list[bytes]:
-    """The raw ``;``-separated pieces of a request ``Cookie`` header, within the bounds.
+def cookie_pieces(header: bytes) -> tuple[list[bytes], bool]:
+    """The raw ``;``-separated pieces of a request ``Cookie`` header within the bounds,
+    and whether anything past the bounds was dropped.
 
-    Shared by :func:`parse_cookie_header` and the middleware's single-pass scan so
-    that both see exactly the same cookies. A piece may be blank or lack ``=``.
+    Everything that reads a request's cookies goes through here, so that all of it sees
+    exactly the same cookies. A piece may be blank or lack ``=``.
     """
-    if len(header) > MAX_COOKIE_HEADER_BYTES:
+    truncated = len(header) > MAX_COOKIE_HEADER_BYTES
+    if truncated:
         header = within_bounds(header)
     pieces = header.split(b";", MAX_REQUEST_COOKIES)
-    del pieces[MAX_REQUEST_COOKIES:]
-    return pieces
+    if len(pieces) > MAX_REQUEST_COOKIES:
+        del pieces[MAX_REQUEST_COOKIES:]
+        truncated = True
+    return pieces, truncated
 
 
 def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
@@ -66,7 +89,7 @@ def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
     dropped (they reach neither the app nor our own state).
     """
     result: list[tuple[bytes, bytes]] = []
-    for piece in cookie_pieces(header):
+    for piece in cookie_pieces(header)[0]:
         pair = piece.strip(WHITESPACE)
         if not pair:
             continue
@@ -77,7 +100,8 @@ def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def join_cookie_headers(values: Iterable[bytes]) -> bytes:
-    """HTTP/2 and some clients send several ``Cookie`` headers: join them with ``; ``."""
+    """HTTP/2 and some clients send several ``Cookie`` headers: join them with ``; ``,
+    all at once (joining them one by one as they come would be quadratic)."""
     return b"; ".join(values)
 
 

@@ -14,14 +14,14 @@ the app's header still applies).
 Per request the work is a nonce (made 256 at a time) and, for a runnable response, two
 cache look-ups and two concatenations: the middleware's one pass over the response
 headers finds the ``Content-Type`` and any policy of the app's, and the header text
-around the nonce is built once per granted mask and cached. When the app
-sends a CSP of its own, its ``script-src`` is also read on each runnable response.
+around the nonce is built once per granted mask and cached. When the app sends a CSP of
+its own, its ``script-src`` is also read on each runnable response.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..policy.policy import Policy
@@ -73,22 +73,22 @@ class ContentSecurityPolicy:
         self.hosts_mask = sum(bit for bit, _ in self._hosts)
         # Header parts by granted host mask.
         self.parts: dict[int, Parts] = {}
-        # A request's nonce is ``take_nonce()``: the ``pop`` of the current batch of 256,
-        # a C call (no Python frame per request) and atomic, so two threads never get
-        # the same nonce; when it raises IndexError, ``refill_nonces()``. Text, as
-        # templates read it; the header takes its ``encode()`` (cheaper than cutting a
-        # bytes twin out of every batch and pairing the two). None when scripts are not
-        # governed by a nonce.
-        self.take_nonce: Callable[[], str] | None = None
-        if self.uses_nonce:
-            self.take_nonce = _nonce_batch().pop
+        # Nonces are drawn 256 at a time; ``list.pop`` is atomic, so two threads never
+        # get the same one. None when scripts are not governed by a nonce.
+        self._nonces: list[str] | None = _nonce_batch() if self.uses_nonce else None
         self.runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
 
-    def refill_nonces(self) -> str:
-        """A new batch of nonces (``take_nonce`` ran out), and the first of it."""
-        batch = _nonce_batch()
-        self.take_nonce = batch.pop  # threads refilling at once each use their own batch
-        return batch.pop()
+    def next_nonce(self) -> str | None:
+        """A fresh nonce for this response (text, as templates read it); None when the
+        policy's ``script-src`` takes none."""
+        if self._nonces is None:
+            return None
+        try:
+            return self._nonces.pop()
+        except IndexError:  # the batch is used up
+            # Threads refilling at once each take from their own batch.
+            self._nonces = batch = _nonce_batch()
+            return batch.pop()
 
     def _learn_parts(self, key: int) -> Parts:
         """The header text around the per-response part of ``script-src`` (a cache miss)."""

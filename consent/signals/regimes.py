@@ -6,96 +6,108 @@ sets and ``regions`` maps some regions to another mode; a subdivision rule
 policy names it, since any client can send any header to a server reached directly.
 
 Everything a request needs is built once per region and cached: resolving a request
-is one dictionary look-up on the raw header value.
+is one dictionary look-up on the raw header value, and the permits of a regime are
+built once (for an undecided visitor) or once per consent token (``Reading.views``).
 """
 
 from __future__ import annotations
 
+from ..enforcement.consent_cookie import Reading
+from ..enforcement.permit import Permit
+from ..enforcement.verdicts import Verdicts
 from ..policy.policy import Policy
 from ..policy.regions import lookup_order, read_region
-from ..policy.state import ConsentState, Mode
+from ..policy.state import Mode
 
 # Header values and regions are client-chosen when the site is reached without its
 # CDN: keep both caches bounded.
 _CACHE_SIZE = 4096
-_VIEWS_PER_DECISION = 8
+_VIEWS_PER_READING = 8
 
 
 class Regime:
-    """One (mode, region): its undecided states and what they let through."""
+    """One (mode, region): the permit it gives each kind of visitor."""
 
-    __slots__ = ("allowed", "allowed_gpc", "mode", "policy", "region", "undecided", "undecided_gpc")
+    __slots__ = ("mode", "policy", "region", "undecided", "undecided_gpc", "verdicts")
 
-    def __init__(self, policy: Policy, mode: Mode, region: str | None, always: int) -> None:
+    def __init__(self, policy: Policy, mode: Mode, region: str | None, verdicts: Verdicts):
         self.policy = policy
+        self.verdicts = verdicts
         self.mode: Mode = mode
         self.region = region
-        self.undecided = policy.undecided(mode=mode, region=region)
-        self.undecided_gpc = policy.undecided(gpc=True, mode=mode, region=region)
-        # ``always``: the middleware's own bits (its cookie, undeclared under "allow").
-        self.allowed = policy.mask_of(self.undecided.granted) | always
-        self.allowed_gpc = policy.mask_of(self.undecided_gpc.granted) | always
+        # Before a choice: opt-in grants nothing optional; Sec-GPC: 1 refuses more.
+        self.undecided = self._undecided(gpc=False)
+        self.undecided_gpc = self._undecided(gpc=True)
 
-    def stale(self, state: ConsentState, gpc: bool, views: Views) -> ConsentState:
-        """Undecided again (outdated token), keeping the visitor's pseudonymous id.
+    def _undecided(self, *, gpc: bool, consent_id: str | None = None) -> Permit:
+        state = self.policy.undecided(
+            gpc=gpc, consent_id=consent_id, mode=self.mode, region=self.region
+        )
+        return Permit(state, self.verdicts.allowed(self.policy.mask_of(state.granted)))
 
-        ``views`` lives with the cached token: after a ``revision`` bump every returning
-        visitor takes this path until they choose again, so build each state once.
+    def first_visit(self, gpc: bool) -> Permit:
+        """A visitor without a valid consent cookie."""
+        return self.undecided_gpc if gpc else self.undecided
+
+    def outdated(self, reading: Reading, gpc: bool) -> Permit:
+        """A visitor whose choice is outdated: undecided again, with the same consent id.
+
+        After a ``revision`` bump every returning visitor takes this path until they
+        choose again, so each permit is built once per token.
         """
         key = (self, gpc)
-        seen = views.get(key)
-        if seen is None:
-            seen = self.policy.undecided(
-                gpc=gpc, consent_id=state.consent_id, mode=self.mode, region=self.region
+        permit = reading.views.get(key)
+        if permit is None:
+            permit = self._undecided(gpc=gpc, consent_id=reading.consent_id)
+            _remember(reading, key, permit)
+        return permit
+
+    def current(self, reading: Reading, permit: Permit) -> Permit:
+        """A visitor's current ``permit`` under this regime: their choice, with this
+        request's mode and region in the state (what passes does not change)."""
+        permit_here = reading.views.get(self)
+        if permit_here is None:
+            state = permit.state
+            regional = self.policy.decided(
+                self.policy.mask_of(state.granted),
+                consent_id=state.consent_id or "",
+                issued_at=state.issued_at or 0,
+                mode=self.mode,
+                region=self.region,
             )
-            _remember(views, key, seen)
-        return seen
-
-    def view(self, state: ConsentState) -> ConsentState:
-        """A decided ``state`` as seen under this regime (its choice, this mode and region).
-
-        Not cached here: the middleware keeps the latest one with the cached token, since
-        a visitor's requests nearly always come from one region.
-        """
-        return self.policy.decided(
-            self.policy.mask_of(state.granted),
-            consent_id=state.consent_id or "",
-            issued_at=state.issued_at or 0,
-            mode=self.mode,
-            region=self.region,
-        )
+            permit_here = Permit(regional, permit.allowed)
+            _remember(reading, self, permit_here)
+        return permit_here
 
 
-# The undecided states of one outdated token, per regime and signal.
-Views = dict[tuple[Regime, bool], ConsentState]
-
-
-def _remember(views: Views, key: tuple[Regime, bool], state: ConsentState) -> None:
-    if len(views) >= _VIEWS_PER_DECISION:
-        views.clear()  # one visitor rarely moves between more regions than this
-    views[key] = state
+def _remember(reading: Reading, key: object, permit: Permit) -> None:
+    if len(reading.views) >= _VIEWS_PER_READING:
+        reading.views.clear()  # one visitor rarely moves between more regions than this
+    reading.views[key] = permit
 
 
 class Regimes:
     """Resolves a request's regime from the trusted geo header(s)."""
 
-    def __init__(self, policy: Policy, *, always: int) -> None:
+    def __init__(self, policy: Policy, verdicts: Verdicts) -> None:
         config = policy.config
         self.policy = policy
-        self.always = always
+        self.verdicts = verdicts
         # Header names as ASGI gives them (lower-case bytes); None when not trusted.
         self.header = config.geo_header.encode() if config.geo_header else None
         self.subdivision_header = (
             config.geo_subdivision_header.encode() if config.geo_subdivision_header else None
         )
-        self.default = Regime(policy, config.mode, None, always)
+        self.default = Regime(policy, config.mode, None, verdicts)
         self._rules = dict(config.regions)
         self._by_value: dict[bytes, Regime] = {}
         self._by_region: dict[str, Regime] = {}
 
-    def resolve(self, country: bytes, subdivision: bytes | None) -> Regime:
-        """The regime for a request whose geo header says ``country`` (without that
-        header the middleware takes ``default`` directly)."""
+    def of(self, country: bytes | None, subdivision: bytes | None) -> Regime:
+        """The regime of a request whose geo headers say ``country`` and ``subdivision``
+        (``None`` when absent or not trusted)."""
+        if country is None:
+            return self.default
         key = country if subdivision is None else country + b"\n" + subdivision
         regime = self._by_value.get(key)
         if regime is None:
@@ -115,7 +127,7 @@ class Regimes:
                 (self._rules[code] for code in lookup_order(region) if code in self._rules),
                 self.policy.config.mode,
             )
-            regime = Regime(self.policy, mode, region, self.always)
+            regime = Regime(self.policy, mode, region, self.verdicts)
             if len(self._by_region) >= _CACHE_SIZE:
                 self._by_region.clear()
             self._by_region[region] = regime

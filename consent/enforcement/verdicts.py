@@ -1,0 +1,135 @@
+"""What each cookie name means to the middleware, worked out once per name.
+
+Every name gets one bit: the bit of the category that declares it (``1 << index`` in
+file order), or one of four bits of our own just above the categories:
+
+- ``undeclared``: no declaration matches the name (or it has none);
+- ``own_plain`` and ``own_secure``: our consent cookie, under its plain name and under
+  its ``__Host-``/``__Secure-`` name (one bit each, so that reading a request knows which
+  one the scheme asks for from the bit alone);
+- ``truncated``: not a name, a note that a request's ``Cookie`` header went past the
+  parsing bounds; never allowed, so that such a header is always rebuilt from the
+  pieces that were read.
+
+What may pass is then a mask of bits (``Bits.allowed``), and "may this cookie pass" is
+one ``&``. Names are client-chosen: the cache is bounded, and a name seen for the first
+time costs one registry look-up (consent/policy/registry.py), which does not grow with
+the number of declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..policy.policy import Policy
+from .cookies import consent_cookie_names, expire_cookie, name_before_equals
+
+CACHE_SIZE = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One cookie name's bit, and the ``Set-Cookie`` that deletes it (``None`` when the
+    name is ours, undeclared, or not safe to echo into a header)."""
+
+    bit: int
+    expiry: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Bits:
+    """Where our own bits sit, right above the policy's categories."""
+
+    undeclared: int
+    own_plain: int
+    own_secure: int
+    truncated: int
+    # Allowed in every state: our cookie under either name, and undeclared cookies when
+    # the file says ``undeclared: allow`` (then treated as required).
+    always: int
+
+    @classmethod
+    def for_policy(cls, policy: Policy) -> Bits:
+        top = len(policy.category_names)
+        undeclared = 1 << top
+        own = (1 << (top + 1)) | (1 << (top + 2))
+        allow_undeclared = undeclared if policy.config.undeclared == "allow" else 0
+        return cls(
+            undeclared=undeclared,
+            own_plain=1 << (top + 1),
+            own_secure=1 << (top + 2),
+            truncated=1 << (top + 3),
+            always=own | allow_undeclared,
+        )
+
+    def own(self, secure: bool) -> int:
+        """The bit of the consent cookie's name on this scheme."""
+        return self.own_secure if secure else self.own_plain
+
+
+class Verdicts:
+    """The verdict of every cookie name, keyed by the raw text before its first ``=``.
+
+    The raw text (spaces and all) is the key because the name is a function of it:
+    one dictionary probe per cookie replaces parsing each one. Request pieces and
+    ``Set-Cookie`` values share the cache.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.bits = Bits.for_policy(policy)
+        cookie = policy.config.cookie
+        plain_name, secure_name = consent_cookie_names(cookie.name, cookie.domain)
+        self._own_names = {plain_name: self.bits.own_plain, secure_name: self.bits.own_secure}
+        # One shared verdict for every name no declaration matches, and for nameless
+        # cookies (no "=" at all): unseen names allocate nothing.
+        self.nameless = self._undeclared = Verdict(self.bits.undeclared, None)
+        # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
+        # only ``learn`` writes to it.
+        self.known: dict[bytes, Verdict] = {}
+
+    def of(self, raw: bytes) -> Verdict:
+        """The verdict of the cookie whose text before its first ``=`` is ``raw``."""
+        return self.known.get(raw) or self.learn(raw)
+
+    def learn(self, raw: bytes) -> Verdict:
+        """Work out the verdict of a name not in ``known``, and remember it."""
+        verdict = self.judge(name_before_equals(raw).decode("latin-1"))
+        if len(self.known) >= CACHE_SIZE:
+            self.known.clear()  # names are client-chosen: stay bounded
+        self.known[raw] = verdict
+        return verdict
+
+    def judge(self, name: str) -> Verdict:
+        """The verdict of a cookie ``name`` (stripped), without the cache."""
+        own = self._own_names.get(name)
+        if own is not None:
+            return Verdict(own, None)
+        found = self.policy.declaration_of(name) if name else None
+        if found is None:
+            return self._undeclared
+        category, declaration = found
+        expiry = None
+        if self.policy.is_safe_cookie_name(name):
+            expiry = expire_cookie(
+                name,
+                path=declaration.path,
+                domain=declaration.domain,
+                partitioned=declaration.partitioned,
+            )
+        return Verdict(self.policy.bit(category), expiry)
+
+    def allowed(self, granted_mask: int) -> int:
+        """The bits that may pass when the categories of ``granted_mask`` are granted."""
+        return granted_mask | self.policy.required_mask | self.bits.always
+
+    def expirations(self, raw_names: Iterable[bytes], allowed: int) -> list[bytes]:
+        """Deleting ``Set-Cookie``s for the named cookies that ``allowed`` refuses, once
+        each, in order."""
+        result: list[bytes] = []
+        for raw in raw_names:
+            verdict = self.of(raw)
+            if verdict.expiry is not None and not verdict.bit & allowed:
+                result.append(verdict.expiry)
+        return list(dict.fromkeys(result))  # a name sent twice is expired once
