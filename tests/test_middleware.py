@@ -832,3 +832,55 @@ def test_filtering_holds_past_the_caches_of_allowed_masks() -> None:
             sent = response_headers(call_sync(app, http_scope(headers=[(b"cookie", cookie)])))
             kept = [value for key, value in sent if key == b"set-cookie"]
             assert kept == [f"k_{name}=1".encode() for name in granted], (round_, number)
+
+
+# -- header names an app should not send, but may ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "set-cookie",
+        "Set-Cookie",
+        bytearray(b"set-cookie"),
+        memoryview(b"SET-COOKIE"),
+    ],
+)
+def test_set_cookie_under_any_header_type_is_filtered(policy: Policy, name: object) -> None:
+    # ASGI asks for lower-case bytes; a str name still reaches the browser through h11.
+    headers = [(name, b"_ga=1"), (name, "sid=2"), (b"content-type", b"text/plain")]
+    app = ConsentMiddleware(header_app(headers), policy=policy, secret_keys=KEY)  # type: ignore[arg-type]
+    sent = response_headers(call(app, http_scope()))
+    assert [value for key, value in sent if key == name] == ["sid=2"]
+    assert (b"vary", b"Cookie") in sent
+
+
+def test_a_header_name_that_cannot_be_read_is_refused(policy: Policy) -> None:
+    app = ConsentMiddleware(header_app([(42, b"_ga=1")]), policy=policy, secret_keys=KEY)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="must be bytes or str"):
+        call(app, http_scope())
+
+
+def test_many_cookie_headers_are_joined_once(
+    policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Joining each new header onto the ones before is quadratic in their number.
+    from consent.enforcement import request
+
+    joins: list[int] = []
+    join = request.join_cookie_headers
+
+    def counted(values: list[bytes]) -> bytes:
+        joins.append(len(values))
+        return join(values)
+
+    monkeypatch.setattr(request, "join_cookie_headers", counted)
+    headers = [(b"cookie", b"sid=%d" % index) for index in range(5000)]
+    messages = call(
+        ConsentMiddleware(cookie_app([]), policy=policy, secret_keys=KEY),
+        http_scope(headers=headers),
+    )
+    assert joins == [5000]
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    # One header for the app, within the parser's bounds (the first 200 cookies).
+    assert body.decode().partition("|")[2] == "; ".join(f"sid={index}" for index in range(200))
