@@ -293,6 +293,18 @@ def test_same_glob_in_two_categories(tmp_path: Path) -> None:
     assert "glob '_ga_*' is declared twice" in error.message
 
 
+def test_globs_differing_only_in_the_middle_are_bounded(tmp_path: Path) -> None:
+    # Each is tried on every name with their prefix and suffix: a look-up would grow
+    # with the file. 32 are fine, the 33rd is refused where it stands.
+    globs = "".join(f"      - name: v_*_{index}_*\n" for index in range(33))
+    text = "categories:\n  analytics:\n    title: A\n    cookies:\n" + globs
+    error = refused(tmp_path, text, key="categories.analytics.cookies[32].name", line=37)
+    assert "number 33 to start with 'v_' and end with ''" in error.message
+    assert "at most 32" in error.message
+    fine = "".join(text.splitlines(keepends=True)[:-1])
+    assert policy_from_string(fine).category_of("v_x_31_y") == "analytics"
+
+
 def test_an_exact_name_may_also_match_a_glob() -> None:
     text = VALID + "  analytics:\n    title: A\n    cookies:\n      - name: s*\n"
     assert policy_from_string(text).category_of("sid") == "necessary"

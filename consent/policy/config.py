@@ -47,6 +47,10 @@ _ENDPOINT = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 StrictCount = Annotated[int, Field(strict=True)]
 # The hard cap on how long a choice lasts: 13 months, the CNIL's longest lifetime.
 MAX_DAYS = 395
+# Globs that share their literal prefix and suffix and differ only in the middle
+# (``v_*_1_*``, ``v_*_2_*``) are all tried, in order, on every name with that prefix and
+# suffix (policy/registry.py): bounded, so that a look-up stays near constant.
+MAX_GLOBS_PER_SHAPE = 32
 
 
 def _cookie_name(value: str) -> str:
@@ -307,9 +311,22 @@ class PolicyConfig(_Model):
         # take any of them, whichever the settings pick today.
         own_names = {own, f"__Host-{own}", f"__Secure-{own}"}
         seen: dict[str, str] = {}
+        middles: dict[tuple[str, str], int] = {}  # globs with middle pieces per shape
         for category_name, category in self.categories.items():
             for index, cookie in enumerate(category.cookies):
                 loc = ("categories", category_name, "cookies", index, "name")
+                prefix, *middle, suffix = cookie.name.split("*") if cookie.is_glob else ("", "")
+                if any(middle):
+                    shape = (prefix, suffix)
+                    middles[shape] = middles.get(shape, 0) + 1
+                    if middles[shape] > MAX_GLOBS_PER_SHAPE:
+                        raise _LocatedValueError(
+                            loc,
+                            f"glob {cookie.name!r} is number {middles[shape]} to start with "
+                            f"{prefix!r} and end with {suffix!r}, differing only in the middle; "
+                            f"at most {MAX_GLOBS_PER_SHAPE} may (each is tried on every such "
+                            "name): give them distinct prefixes or suffixes",
+                        )
                 if cookie.name in seen:
                     kind = "glob" if cookie.is_glob else "cookie"
                     raise _LocatedValueError(

@@ -24,9 +24,10 @@ exact name; one probe per distinct prefix length up to ``n``; in each prefix fou
 one probe per distinct suffix length that fits; and in each group found, one
 ``Glob.matches`` call (linear in ``n``) per glob of the group. Probes depend on the
 name and on how many distinct lengths the file uses, never on how many cookies it
-declares. The one count of declarations that shows is the size of a group, so a
-file with thousands of globs sharing a prefix *and* a suffix and differing only in
-the middle pays for them on every name that has that prefix and suffix.
+declares. The one count of declarations that shows is the size of a group, which
+the file is held to: at most 32 globs that share a prefix *and* a suffix and differ
+only in the middle (``MAX_GLOBS_PER_SHAPE``, refused at load), so a group tries at most
+33 globs.
 """
 
 from __future__ import annotations
