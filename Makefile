@@ -45,7 +45,10 @@ docs: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser.screenshots
 
+# End to end (docs/performance.md): uvicorn serving each stack, driven by Debian's wrk.
 bench: $(STAMP)
+	@test -x /usr/bin/wrk || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.records
 

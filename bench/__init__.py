@@ -1,11 +1,7 @@
-"""In-process benchmark of ``ConsentMiddleware`` against Starlette's ``SessionMiddleware``.
+"""End-to-end benchmark: what ``ConsentMiddleware`` costs a site, in server CPU per request.
 
-Run it with ``make bench`` (or ``python -m bench``). Everything is called directly as
-ASGI with fake ``receive``/``send``: no server, no event loop, no test client, so that
-what is measured is the middleware and nothing around it. See docs/performance.md.
+``python -m bench`` serves the same Starlette shop behind each stack (the app alone,
+Starlette's ``SessionMiddleware``, ``ConsentMiddleware`` with several policies) with
+uvicorn, drives each with wrk over loopback and reads the server process's CPU time
+from ``/proc``. See docs/performance.md.
 """
-
-from .measure import Measurement, measure
-from .report import Goal, goals, render
-
-__all__ = ["Goal", "Measurement", "goals", "measure", "render"]

@@ -1,44 +1,105 @@
-"""``python -m bench [--check]``: print the report; with ``--check``, exit 1 on a missed goal."""
+"""``python -m bench [--check]``: serve every stack, check it, time it, print the report.
+
+With ``--check`` the exit status is 1 when a goal is missed; without it, 0 once the
+report is printed. A stack that fails its output check, a server that does not start
+or a wrk run with failed requests stops the benchmark (status 2) before any report.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
 
-from .measure import measure
-from .policies import LARGE_SIZE
-from .report import goals, render
+import httpx2
+
+from . import lua, wrk
+from .checks import CheckFailed, check_row, check_undeclared
+from .environment import Environment
+from .figures import Figures
+from .goals import missed
+from .measure import run_rounds
+from .policies import example_policy
+from .report import RunSettings, render
+from .rows import ROWS
+from .servers import ServerError, serving
+from .visitors import VISITORS, obtain
+
+ROUNDS, SECONDS = 7, 1.5
+QUICK_ROUNDS, QUICK_SECONDS = 1, 0.3  # a smoke run: every check, figures not to be quoted
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"default {ROUNDS}")
+    parser.add_argument(
+        "--duration", type=float, default=SECONDS, help=f"seconds per row and round ({SECONDS})"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_ROUNDS} round of {QUICK_SECONDS} s: a smoke run",
+    )
+    parser.add_argument("--visitors", type=int, default=VISITORS, help=f"default {VISITORS}")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration = QUICK_ROUNDS, QUICK_SECONDS
+    if args.rounds < 1 or args.duration <= 0 or args.visitors < 1:
+        parser.error("--rounds, --duration and --visitors must be positive")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
-    parser.add_argument("--visitors", type=int, default=1000, help="visitors taking turns")
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit")
-    parser.add_argument("--min-rounds", type=int, default=30, help="rounds before stopping")
-    parser.add_argument("--max-rounds", type=int, default=200, help="rounds at most")
-    parser.add_argument(
-        "--large-size", type=int, default=LARGE_SIZE, help="declared cookies in the large policy"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    args = parser.parse_args(argv)
+    args = _arguments(argv)
+    started = time.monotonic()
 
     def progress(text: str) -> None:
         if not args.quiet:
-            print(f"  {text}", file=sys.stderr, flush=True)
+            print(f"  [{time.monotonic() - started:5.1f} s] {text}", file=sys.stderr, flush=True)
 
-    result = measure(
-        visitors=args.visitors,
-        large_size=args.large_size,
-        min_rounds=args.min_rounds,
-        max_rounds=args.max_rounds,
-        max_seconds=args.max_seconds,
-        progress=progress,
-    )
-    print(render(result))
-    missed = [goal for goal in goals(result) if not goal.passed]
-    return 1 if args.check and missed else 0
+    if not Path(wrk.WRK).exists():
+        print(f"bench: {wrk.WRK} is missing; `make bench` installs it (apt)", file=sys.stderr)
+        return 2
+    stacks = list(dict.fromkeys(row.stack for row in ROWS))
+    try:
+        with tempfile.TemporaryDirectory(prefix="consent-bench-") as tmp, ExitStack() as resources:
+            workdir = Path(tmp)
+            progress(f"starting {len(stacks)} servers")
+            servers = resources.enter_context(serving(stacks, workdir))
+            progress(f"obtaining credentials for {args.visitors} visitors")
+            clients = {
+                stack: resources.enter_context(httpx2.Client(base_url=server.origin, timeout=10.0))
+                for stack, server in servers.items()
+                if stack != "bare"
+            }
+            visitors = obtain(clients, args.visitors)
+            templates = {row.key: row.templates(visitors) for row in ROWS}
+            progress("checking every row's output")
+            check_undeclared(example_policy())
+            scripts = {}
+            for row in ROWS:
+                check_row(row, templates[row.key], servers[row.stack])
+                scripts[row.key] = workdir / f"{row.key}.lua"
+                scripts[row.key].write_text(lua.script(row.label, templates[row.key]))
+            samples = run_rounds(
+                ROWS, servers, scripts, rounds=args.rounds, seconds=args.duration,
+                progress=progress,
+            )  # fmt: skip
+            environment = Environment.of(next(iter(servers.values())))
+    except (CheckFailed, ServerError, wrk.WrkError) as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return 2
+    progress("done")
+    figures = Figures.of(ROWS, samples)
+    settings = RunSettings(args.rounds, args.duration, args.visitors, wrk.THREADS, wrk.CONNECTIONS)
+    print(render(figures, settings, environment.describe()))
+    return 1 if args.check and missed(figures) else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,7 @@
-"""The two policies compared: the example file, and the same file grown to 5,000 cookies.
+"""The policies the consent stacks run: the example file, grown to 5,000 cookies, with regimes.
 
-The generated declarations look like what a big site accumulates (vendor prefixes,
-ids and suffixes, a third of them ``*`` globs with literal prefixes of many lengths)
-and are checked not to change the category of any cookie the benchmark sends, so
-that both policies make exactly the same decisions and only the registry size differs.
+Each is built from the example's YAML with only public names of ``consent``, so that
+the benchmark keeps working while the package's insides move.
 """
 
 from __future__ import annotations
@@ -15,10 +13,18 @@ from typing import Any
 import yaml
 
 from consent import Policy, load_policy, policy_from_string
-from consent.policy.config import RecordsSettings
+
+from .cookies import SENT_NAMES
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "consent.yaml"
 LARGE_SIZE = 5000
+# Regimes by the visitor's country as Cloudflare sends it; US-CA is a subdivision read
+# from the same header. With the consent-driven Content-Security-Policy on.
+REGIMES_AND_CSP: dict[str, Any] = {
+    "geo_header": "CF-IPCountry",
+    "regions": {"US": "notice", "US-CA": "opt-out", "BR": "opt-out"},
+    "csp": {"enabled": True},
+}
 
 _PREFIXES = (
     "_gcl_", "_uet", "_clck_", "mp_", "ajs_", "amplitude_", "_dd_", "AMCV_", "s_", "_sp_",
@@ -33,53 +39,30 @@ _WORDS = (
 )  # fmt: skip
 
 
-def enforcement_only(policy: Policy) -> Policy:
-    """``policy`` as the ratios measure it: cookie enforcement, nothing else.
-
-    The goals compare enforcement with SessionMiddleware, which never touches a body;
-    the banner rewrites HTML bodies, so it is measured on its own row
-    (:func:`with_banner`). Recording only happens on the consent endpoints (the
-    visitors' set-up POSTs, driven without the event loop recording needs) and has
-    its own benchmark, bench.records.
-    """
-    config = policy.config
-    update = {
-        "records": RecordsSettings(enabled=False),
-        "banner": config.banner.model_copy(update={"inject": False}),
-    }
-    return Policy(config.model_copy(update=update), source=policy.source)
-
-
-def with_banner(policy: Policy) -> Policy:
-    """The same policy with the banner injected into every HTML page (the default)."""
-    config = policy.config
-    update = {"banner": config.banner.model_copy(update={"inject": True})}
-    return Policy(config.model_copy(update=update), source=policy.source)
-
-
-def with_csp(policy: Policy) -> Policy:
-    """The same policy with the consent-driven Content-Security-Policy on."""
-    config = policy.config
-    update = {"csp": config.csp.model_copy(update={"enabled": True})}
-    return Policy(config.model_copy(update=update), source=policy.source)
+def example_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    return data
 
 
 def example_policy() -> Policy:
-    return enforcement_only(load_policy(EXAMPLE))
+    """``examples/consent.yaml`` as it is: the default configuration, banner injected."""
+    return load_policy(EXAMPLE)
 
 
-def regional_policy() -> Policy:
-    """The example policy with regimes on (issue 5): the geo header is read on every
-    request and decides the mode; categories, cookies and texts are the example's, so
-    the visitors' consent tokens stay valid."""
-    regimes = "geo_header: CF-IPCountry\nregions:\n  US: notice\n  US-CA: opt-out\n  BR: opt-out\n"
-    text = regimes + EXAMPLE.read_text(encoding="utf-8")
-    return enforcement_only(policy_from_string(text, source="<example with regimes>"))
+def regimes_csp_policy() -> Policy:
+    data = {**REGIMES_AND_CSP, **example_data()}
+    return policy_from_string(yaml.safe_dump(data, sort_keys=False), source="<regimes + CSP>")
 
 
 def large_policy(size: int = LARGE_SIZE, *, seed: int = 5000) -> Policy:
-    """The example policy plus generated declarations, ``size`` in all, a third globs."""
-    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    """The example plus generated declarations, ``size`` in all, a third of them globs.
+
+    They look like what a big site accumulates: vendor prefixes, ids and suffixes, globs
+    with literal prefixes of many lengths. The result is refused if it would put any
+    cookie the benchmark sends in another category than the example does: both policies
+    must make the same decisions, so that only the registry's size differs.
+    """
+    data = example_data()
     categories: dict[str, Any] = data["categories"]
     existing = [cookie["name"] for c in categories.values() for cookie in c.get("cookies", [])]
     globs_wanted = size // 3 - sum("*" in name for name in existing)
@@ -107,10 +90,12 @@ def large_policy(size: int = LARGE_SIZE, *, seed: int = 5000) -> Policy:
         )
         added += 1
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    return enforcement_only(policy_from_string(text, source=f"<generated {size} cookies>"))
+    large = policy_from_string(text, source=f"<example grown to {size} cookies>")
+    check_same_decisions(example_policy(), large, SENT_NAMES)
+    return large
 
 
-def check_same_decisions(small: Policy, large: Policy, names: list[str]) -> None:
+def check_same_decisions(small: Policy, large: Policy, names: tuple[str, ...]) -> None:
     """Refuse to compare policies that would not treat the benchmark's cookies alike."""
     for name in names:
         if small.category_of(name) != large.category_of(name):

@@ -1,79 +1,90 @@
-"""The printed report: a table of costs and the three goals with PASS/FAIL."""
+"""The printed report: one line per row, the goals with PASS/FAIL, the environment."""
 
 from __future__ import annotations
 
-import os
-import platform
 from dataclasses import dataclass
 
-import starlette
-
-from .measure import Measurement
-
-SESSION_RATIO_GOAL = 0.35
-LARGE_RATIO_GOAL = 1.3
-# A median SessionMiddleware batch this much above its fastest chunks: another process
-# took the CPU often enough to make the minimums themselves unsteady.
-BUSY_MARGIN = 0.25
+from .figures import BUSY_SPREAD, Figures
+from .goals import GOALS, INFORMATION, REFERENCE, RESIGNED, Ratio
 
 
 @dataclass(frozen=True, slots=True)
-class Goal:
-    label: str
-    value: float
-    limit: float
-
-    @property
-    def passed(self) -> bool:
-        return self.value <= self.limit
+class RunSettings:
+    rounds: int
+    seconds: float
+    visitors: int
+    threads: int
+    connections: int
 
 
-def goals(measurement: Measurement) -> list[Goal]:
-    session_ratio, large_ratio, featured_ratio = measurement.goal_ratios()
-    return [
-        Goal("ConsentMiddleware overhead / SessionMiddleware overhead", session_ratio,
-             SESSION_RATIO_GOAL),
-        Goal(f"overhead with {measurement.large_size:,} declared cookies / with the example",
-             large_ratio, LARGE_RATIO_GOAL),
-        Goal("the same with regimes + CSP / SessionMiddleware overhead", featured_ratio,
-             SESSION_RATIO_GOAL),
-    ]  # fmt: skip
+def _number(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def environment() -> str:
+def _ratio_cells(key: str, figures: Figures) -> tuple[str, str, str]:
+    """The ratio, goal and verdict cells of a row: its goal, else its ratio to the reference."""
+    for goal in GOALS:
+        if goal.row == key:
+            verdict = "PASS" if goal.passed(figures) else "FAIL"
+            limit = f"≤ {goal.limit} × {goal.over_label}"  # noqa: RUF001 - a multiplication
+            return _number(goal.value(figures)), limit, verdict
+    if key == REFERENCE:
+        return "1.00", "reference", ""
+    for info in INFORMATION:
+        if info.row == key and info.over == REFERENCE:
+            return _number(info.value(figures)), f"(info, ÷ {info.over_label})", ""
+    return "", "", ""
+
+
+def _information_line(figures: Figures) -> str:
+    ratios: list[Ratio] = [info for info in INFORMATION if info.over == RESIGNED]
+    cells = " · ".join(f"{info.row} {_number(info.value(figures))}" for info in ratios)
+    resigned = figures.overhead_us(RESIGNED)
     return (
-        f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"Starlette {starlette.__version__}, {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs"
+        f"For information, overhead ÷ SessionMiddleware re-signing overhead "
+        f"({_number(resigned, 1)} µs): {cells}"
     )
 
 
-def render(measurement: Measurement) -> str:
-    m = measurement
+def render(figures: Figures, settings: RunSettings, environment: str) -> str:
+    header = (
+        f"{'row':<14} {'what':<38} {'stack':<19} {'CPU µs/req':>10} {'min-max':>13} "
+        f"{'overhead':>8} {'ratio':>6}  {'goal':<28} result"
+    )
     lines = [
-        "consent benchmark: in-process ASGI, fake receive/send, no server",
-        environment(),
-        f"{m.visitors:,} visitors in turn, 10 Set-Cookie per response; {m.rounds} rounds "
-        f"in {m.seconds:.1f} s ({'stable' if m.stable else 'NOT stable: time limit reached'})",
+        "consent benchmark: the server's CPU time per request (µs), uvicorn serving the shop,",
+        "wrk over loopback; overhead = row - the bare app given the same request",
         "",
-        f"{'stack':<50} {'µs/req min':>10} {'median':>8} {'overhead':>9}",
+        header,
+        "-" * len(header),
     ]
-    for variant in m.variants:
-        overhead = "" if variant.key == "bare" else f"{m.overhead_us(variant.key):9.2f}"
-        note = "  (info)" if variant.informational else ""
+    for key, figure in figures.rows.items():
+        row = figure.row
+        spread = f"{figure.min_us:.1f}-{figure.max_us:.1f}"
+        overhead = figures.overhead_us(key)
+        ratio, goal, verdict = _ratio_cells(key, figures)
         lines.append(
-            f"{variant.label:<50} {m.per_request_us(variant.key):10.2f} "
-            f"{m.median_us(variant.key):8.2f} {overhead:>9}{note}"
+            f"{key:<14} {row.label:<38} {row.stack:<19} {figure.median_us:>10.1f} "
+            f"{spread:>13} {_number(overhead, 1) if overhead is not None else '-':>8} "
+            f"{ratio:>6}  {goal:<28} {verdict}".rstrip()
         )
-    busy = m.median_us("session") / m.per_request_us("session") - 1
-    if busy > BUSY_MARGIN:
-        lines += [
-            "",
-            f"The machine was busy: a median batch took {busy:.0%} longer than the fastest chunks.",
-            "Ratios then move by several per cent between runs; run again when it is quiet.",
-        ]
-    lines += ["", f"{'goal':<64} {'value':>6} {'limit':>7}"]
-    for goal in goals(m):
-        verdict = "PASS" if goal.passed else "FAIL"
-        lines.append(f"{goal.label:<64} {goal.value:6.3f} {'≤ ' + str(goal.limit):>7}  {verdict}")
+    lines += ["", _information_line(figures)]
+    missed = [goal.row for goal in GOALS if not goal.passed(figures)]
+    met = len(GOALS) - len(missed)
+    summary = f"Goals: {met} of {len(GOALS)} met"
+    lines.append(summary + (f"; missed: {', '.join(missed)}" if missed else "."))
+    busy = [f"{key} {f.throughput_spread:.0%}" for key, f in figures.rows.items() if f.busy]
+    if busy:
+        lines.append(
+            f"warning: a busy machine: wrk's requests/s varied by more than {BUSY_SPREAD:.0%} "
+            f"across rounds for {', '.join(busy)}; the CPU figures are kept "
+            "(CPU time per request moves less than requests/s; see each row's min-max)"
+        )
+    lines += [
+        "",
+        f"{environment}; {settings.rounds} round{'s' if settings.rounds > 1 else ''} "
+        f"of {settings.seconds:g} s per row, "
+        f"interleaved, medians; wrk -t{settings.threads} -c{settings.connections}, "
+        f"{settings.visitors} visitors",
+    ]
     return "\n".join(lines)

@@ -850,7 +850,7 @@ def test_set_cookie_under_any_header_type_is_filtered(policy: Policy, name: obje
     # ASGI asks for lower-case bytes; a str name still reaches the browser through h11.
     headers = [(name, b"_ga=1"), (name, "sid=2"), (b"content-type", b"text/plain")]
     app = ConsentMiddleware(header_app(headers), policy=policy, secret_keys=KEY)  # type: ignore[arg-type]
-    sent = response_headers(call(app, http_scope()))
+    sent: list[tuple[object, object]] = list(response_headers(call(app, http_scope())))
     assert [value for key, value in sent if key == name] == ["sid=2"]
     assert (b"vary", b"Cookie") in sent
 
@@ -865,10 +865,10 @@ def test_many_cookie_headers_are_joined_once(
     policy: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Joining each new header onto the ones before is quadratic in their number.
-    from consent.enforcement import request
+    from consent.enforcement import cookies, request
 
     joins: list[int] = []
-    join = request.join_cookie_headers
+    join = cookies.join_cookie_headers
 
     def counted(values: list[bytes]) -> bytes:
         joins.append(len(values))

@@ -1,0 +1,107 @@
+"""Start one uvicorn process per stack and make sure each pid is the process that serves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60.0  # the large policy is generated and validated at start-up
+
+
+class ServerError(RuntimeError):
+    """A server did not start, or is not the process the benchmark would measure."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    stack: str
+    origin: str  # http://127.0.0.1:PORT
+    pid: int  # the serving process, whose CPU time is read
+    http: str  # what uvicorn picked: httptools or h11
+    loop: str  # uvloop or asyncio
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    # The records store of this stack alone; bench importable from any working directory.
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))
+    return {
+        **os.environ,
+        "CONSENT_RECORDS_URL": f"sqlite:///{workdir / 'records.db'}",
+        "PYTHONPATH": path,
+    }
+
+
+def _wait_until_serving(
+    stack: str, process: subprocess.Popen[bytes], origin: str, log: Path
+) -> Server:
+    deadline = time.monotonic() + START_TIMEOUT
+    with httpx2.Client(base_url=origin, timeout=5.0) as client:
+        while True:
+            if process.poll() is not None:
+                output = log.read_text(encoding="utf-8", errors="replace")
+                raise ServerError(f"the {stack} server exited ({process.returncode}):\n{output}")
+            try:
+                info = client.get("/server").raise_for_status().json()
+                break
+            except httpx2.TransportError:
+                if time.monotonic() > deadline:
+                    raise ServerError(f"the {stack} server did not answer in time") from None
+                time.sleep(0.05)
+    if info["pid"] != process.pid:
+        raise ServerError(
+            f"the {stack} server answers from pid {info['pid']}, not from the process "
+            f"started ({process.pid}): its CPU time would not be the server's"
+        )
+    return Server(stack, origin, process.pid, info["http"], info["loop"])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def serving(stacks: Sequence[str], workdir: Path) -> Iterator[dict[str, Server]]:
+    """Serve each stack with ``python -m bench.serve STACK --port N``; stop them all at exit."""
+    with ExitStack() as cleanup:
+        started = []
+        for stack in stacks:
+            stack_dir = workdir / stack
+            stack_dir.mkdir()
+            port = _free_port()
+            log = stack_dir / "server.log"
+            output = cleanup.enter_context(log.open("wb"))
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "bench.serve", stack, "--port", str(port)],
+                env=_environment(stack_dir),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            cleanup.callback(_stop, process)
+            started.append((stack, process, f"http://127.0.0.1:{port}", log))
+        # All start together; then each is waited for in turn.
+        yield {
+            stack: _wait_until_serving(stack, process, origin, log)
+            for stack, process, origin, log in started
+        }
