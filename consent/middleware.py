@@ -34,14 +34,7 @@ from .banner.render import nonce_in_policies
 from .endpoints import Endpoints
 from .enforcement.consent_cookie import ConsentCookie
 from .enforcement.permit import Permit
-from .enforcement.request import (
-    HeaderReader,
-    RequestCookies,
-    RequestHeaders,
-    scan_cookies,
-    strip_cookies,
-    with_cookie_header,
-)
+from .enforcement.request import RequestReader, RequestView, strip_cookies, with_cookie_header
 from .enforcement.response import SET_COOKIE, START_MESSAGES, ResponseStart
 from .enforcement.tokens import normalize_keys
 from .enforcement.verdicts import Verdicts
@@ -56,8 +49,8 @@ SECRET_KEYS_ENV = "CONSENT_SECRET_KEYS"  # noqa: S105 - a variable name, not a k
 # Any ASGI callable: frameworks type their scope/receive/send differently (Litestar uses
 # its own TypedDicts), and Starlette's ``ASGIApp`` would reject them under mypy.
 AnyASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
-_NO_COOKIES = RequestCookies(0, None)
-_VARY_PAGE = b"Cookie, Accept-Language"  # the banner depends on both
+_VARY_COOKIE = b"Cookie"
+_VARY_PAGE = b"Cookie, Accept-Language"  # what the banner in a page depends on
 
 
 def secret_keys_from_env() -> list[str] | None:
@@ -100,10 +93,12 @@ class ConsentMiddleware:
         # What shapes a request's consent besides the visitor's choice (signals/). The
         # geo headers are read only when the file names them (trusted).
         self.regimes = Regimes(policy, self.verdicts)
-        self.headers = HeaderReader(
+        self.requests = RequestReader(
+            self.verdicts,
             gpc=config.gpc,
             geo_header=self.regimes.header,
             subdivision_header=self.regimes.subdivision_header,
+            language=config.banner.inject,  # the banner's language
         )
         self.csp = ContentSecurityPolicy(policy) if config.csp.enabled else None
         self.well_known_gpc = WellKnownGpc(config) if config.gpc else None
@@ -132,14 +127,11 @@ class ConsentMiddleware:
             return
 
         # 1. What the request carries.
-        headers = self.headers.read(scope["headers"])
         secure = self.consent_cookie.is_secure(scope)
-        cookies = _NO_COOKIES
-        if headers.cookie is not None:
-            cookies = scan_cookies(headers.cookie, self.verdicts, self.verdicts.bits.own(secure))
+        request = self.requests.read(scope["headers"], self.verdicts.bits.own(secure))
 
         # 2. The consent that applies, where the app and the template helpers read it.
-        permit = self._permit(headers, cookies)
+        permit = self._permit(request)
         scope_state = scope.get("state")
         if scope_state is None:
             scope["state"] = scope_state = {}
@@ -150,37 +142,38 @@ class ConsentMiddleware:
         if (
             scope_type == "http"
             and scope["path"].startswith(self._own_paths)
-            and await self._own_page(scope, receive, send, permit, headers)
+            and await self._own_page(scope, receive, send, permit, request)
         ):
             return
 
         # 4. The app sees only the cookies it could have set.
         expirations: list[bytes] = []
-        if cookies.present & ~permit.allowed or headers.several_cookie_headers:
-            assert headers.cookie is not None  # cookies were present
-            stripped = strip_cookies(headers.cookie, self.verdicts, permit.allowed)
+        if request.present & ~permit.allowed or request.several_cookie_headers:
+            stripped = strip_cookies(request, permit.allowed)
             scope = with_cookie_header(scope, stripped.header)
             expirations = stripped.expirations
         nonce = None
         if self.csp is not None and scope_type == "http":
             nonce = scope_state[NONCE_KEY] = self.csp.next_nonce()  # request.state.csp_nonce
-        await self.app(scope, receive, self._guarded_send(scope, send, permit, expirations, nonce))
+        language = request.language or b""  # the banner's, when it reads it
+        guarded = self._guarded_send(scope, send, permit, expirations, nonce, language)
+        await self.app(scope, receive, guarded)
 
-    def _permit(self, headers: RequestHeaders, cookies: RequestCookies) -> Permit:
+    def _permit(self, request: RequestView) -> Permit:
         """The visitor's choice, under the regime of this request and its GPC signal."""
-        regime = self.regimes.of(headers.country, headers.subdivision)
-        if cookies.token:
-            reading = self.consent_cookie.read(cookies.token)
+        regime = self.regimes.of(request.country, request.subdivision)
+        if request.token:
+            reading = self.consent_cookie.read(request.token)
             if reading.permit is not None:
                 if regime is self.regimes.default:
                     return reading.permit
                 return regime.current(reading, reading.permit)
             if reading.consent_id is not None:  # valid but outdated: ask again
-                return regime.outdated(reading, headers.gpc)
-        return regime.first_visit(headers.gpc)
+                return regime.outdated(reading, request.gpc)
+        return regime.first_visit(request.gpc)
 
     async def _own_page(
-        self, scope: Scope, receive: Receive, send: Send, permit: Permit, headers: RequestHeaders
+        self, scope: Scope, receive: Receive, send: Send, permit: Permit, request: RequestView
     ) -> bool:
         """Answer the consent endpoints, the banner's assets and preferences page, and
         ``/.well-known/gpc.json``; False when the path is none of them."""
@@ -194,7 +187,7 @@ class ConsentMiddleware:
         if page is not None:
             await page(scope, receive, send)
         else:
-            await self.endpoints.handle(scope, receive, send, permit.state, headers.cookie)
+            await self.endpoints.handle(scope, receive, send, permit.state, request.cookie)
         return True
 
     def _guarded_send(
@@ -204,6 +197,7 @@ class ConsentMiddleware:
         permit: Permit,
         expirations: list[bytes],
         nonce: str | None,
+        language: bytes,
     ) -> Send:
         """The ``send`` the app gets: steps 5 and 6 on the response start."""
         verdicts = self.verdicts
@@ -216,11 +210,8 @@ class ConsentMiddleware:
             if injection is not None:  # a page the banner goes into
                 await injection.send(message)
                 return
-            if message["type"] not in START_MESSAGES:
-                await send(message)
-                return
             headers = message.get("headers")
-            if headers is None and not expirations:
+            if message["type"] not in START_MESSAGES or (headers is None and not expirations):
                 await send(message)  # no header to filter, none to add
                 return
             # 5. Cookies, the CSP and Vary.
@@ -231,16 +222,18 @@ class ConsentMiddleware:
             if csp is not None and message["type"] == "http.response.start":
                 # The policy follows the consent cookie too.
                 depends_on_cookie |= self._add_csp(csp, start, permit.allowed, nonce)
-            if depends_on_cookie:
-                start.vary_on(b"Cookie")
             message["headers"] = start.headers
             # 6. The banner.
             if may_be_page and is_page(
                 message.get("status", 200), start.content_type, start.encoded, start.attachment
             ):
-                injection = self._page_injection(scope, send, permit, nonce, message, start)
+                injection = self._page_injection(
+                    scope, send, permit, nonce, language, message, start
+                )
                 if injection is not None:
                     return  # the start leaves with the first body message
+            if depends_on_cookie:
+                start.vary_on(_VARY_COOKIE)
             await send(message)
 
         return send_wrapper
@@ -265,17 +258,20 @@ class ConsentMiddleware:
         send: Send,
         permit: Permit,
         nonce: str | None,
+        language: bytes,
         message: Message,
         start: ResponseStart,
     ) -> PageInjection | None:
-        """The banner's ``send`` for this HTML page, or None when nothing goes into it."""
-        page_nonce = nonce_in_policies(start.app_policies) or nonce
-        head, body = self.banner.page_payloads(scope, permit.state, page_nonce)
-        if not head and not body:
-            return None
-        original = {**message, "headers": list(start.headers)}
-        start.grow_content_length(len(head) + len(body))
+        """The banner's ``send`` for this HTML page, or None when nothing goes into it.
+
+        A page varies on the cookie and the language (the banner's markup does), whether
+        or not it ends up carrying the banner.
+        """
         start.vary_on(_VARY_PAGE)
-        return PageInjection(
-            send, head=head, body=body, original_start=original, changed_start=message
-        )
+        page_nonce = nonce_in_policies(start.app_policies) if start.app_policies else nonce
+        payloads = self.banner.page_payloads(scope, permit.state, page_nonce or nonce, language)
+        if not payloads.head and not payloads.body:
+            return None
+        original_headers = list(start.headers)
+        start.grow_content_length(len(payloads.head) + len(payloads.body))
+        return PageInjection(send, payloads, message, original_headers)

@@ -13,6 +13,8 @@ The middleware decides whether a response is a page the banner goes into
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import Message, Send
 
@@ -31,13 +33,21 @@ _BODY_END_HOLD = len(b"</body ") + 8
 _BODY_END_TAIL = 1024
 
 
+_HTML_TYPES: dict[bytes, bool] = {}  # Content-Type value -> text/html; apps use a few
+
+
 def is_page(status: int, content_type: bytes | None, encoded: bool, attachment: bool) -> bool:
     """An uncompressed, inline ``text/html`` response with a body."""
     if status < 200 or 300 <= status < 400 or status == 204:
         return False
     if content_type is None or encoded or attachment:
         return False
-    return content_type.split(b";", 1)[0].strip().lower() == b"text/html"
+    html = _HTML_TYPES.get(content_type)
+    if html is None:
+        html = content_type.split(b";", 1)[0].strip().lower() == b"text/html"
+        if len(_HTML_TYPES) < 64:
+            _HTML_TYPES[content_type] = html
+    return html
 
 
 def body_end(data: bytes, start: int = 0) -> int:
@@ -48,6 +58,10 @@ def body_end(data: bytes, start: int = 0) -> int:
     search through a whole page costs far more.
     """
     tail = max(start, len(data) - _BODY_END_TAIL)
+    # The usual spelling first: only what follows it needs lower-casing.
+    found = data.rfind(b"</body", tail)
+    if found >= 0 and b"</body" not in data[found + 6 :].lower() and _BODY_END.match(data, found):
+        return found
     found = data[tail:].lower().rfind(b"</body")
     if found >= 0 and _BODY_END.match(data, tail + found):
         return tail + found
@@ -66,44 +80,47 @@ def head_position(data: bytes) -> int:
     return 0
 
 
+@dataclass(frozen=True, slots=True)
+class PagePayloads:
+    """What goes into one HTML page: after ``<head>``, and before ``</body>``."""
+
+    head: bytes
+    body: bytes
+
+
 class PageInjection:
     """The ``send`` of one HTML response the banner goes into, from its start message on.
 
-    The start message waits for the first body message: a server extension such as
-    ``http.response.pathsend`` sends the body itself, and then the response must leave
-    exactly as the app made it (``original_start``: its cookies filtered, nothing of the
-    banner's). Otherwise ``changed_start`` leaves, with the longer ``Content-Length``.
+    The start message (``start``, its ``Content-Length`` already grown) waits for the
+    first body message: a server extension such as ``http.response.pathsend`` sends the
+    body itself, and then the start leaves with ``original_headers`` instead (its cookies
+    filtered, its length as the app made it).
     """
 
     def __init__(
-        self,
-        send: Send,
-        *,
-        head: bytes,
-        body: bytes,
-        original_start: Message,
-        changed_start: Message,
+        self, send: Send, payloads: PagePayloads, start: Message, original_headers: list[Any]
     ) -> None:
         self._send = send
-        self._head = head  # what is still to go in, emptied once in
-        self._body = body
-        self._start: tuple[Message, Message] | None = (original_start, changed_start)
+        self._head = payloads.head  # what is still to go in, emptied once in
+        self._body = payloads.body
+        self._start: Message | None = start
+        self._original_headers = original_headers
         self._held = b""  # bytes not sent yet: searching for <head> or a split </body>
 
     async def send(self, message: Message) -> None:
-        if self._start is not None:
-            original, changed = self._start
+        start = self._start
+        if start is not None:
             self._start = None
             if message["type"] != "http.response.body":
                 self._head = self._body = b""  # nothing goes in: pass everything on
-                await self._send(original)
+                await self._send({**start, "headers": self._original_headers})
                 await self._send(message)
                 return
-            await self._send(changed)
+            await self._send(start)
         if message["type"] != "http.response.body" or not (self._head or self._body):
             await self._send(message)
             return
-        more = bool(message.get("more_body", False))
+        more = message.get("more_body", False)
         body = self._insert(self._held + bytes(message.get("body", b"")), more)
         if not body and more:
             return  # all of it held back for now

@@ -30,6 +30,7 @@ from ..records import receipt_url
 from .assets import BANNER_CSS, BANNER_JS, asset_response
 from .consent_mode import default_command, effective_mapping
 from .i18n import Texts, available_languages, negotiate, resolve_texts
+from .injection import PagePayloads
 
 RENDERED_KEY = "consent_banner_rendered"
 HEAD_RENDERED_KEY = "consent_head_rendered"
@@ -102,7 +103,8 @@ class Banner:
         self._link = env.get_template("settings_link.html")
         self._rendered: dict[_RenderKey, _Template] = {}
         self._filled: dict[tuple[_RenderKey, tuple[str, bytes]], bytes] = {}
-        self._negotiated: dict[str | None, str] = {}
+        self._negotiated: dict[bytes, str] = {}
+        self._pages: dict[tuple[object, ...], PagePayloads] = {}
         self._defaults: dict[tuple[bool, frozenset[str]], bytes] = {}
         self._receipt_url = receipt_url(policy) if config.records.enabled else None
         self.js_url = f"{self.endpoint}/static/{BANNER_JS.filename}"
@@ -117,15 +119,18 @@ class Banner:
 
     # -- language and views -------------------------------------------------
 
-    def texts_for(self, scope: Scope) -> Texts:
-        value = request_header(scope, b"accept-language")
-        header = value.decode("latin-1") if value is not None else None
-        language = self._negotiated.get(header)
+    def texts_for(self, scope: Scope, accept_language: bytes | None = None) -> Texts:
+        """The texts in the visitor's language: ``accept_language`` is the request's
+        ``Accept-Language`` (``b""`` when it sent none), read from ``scope`` when None."""
+        if accept_language is None:
+            accept_language = request_header(scope, b"accept-language") or b""
+        language = self._negotiated.get(accept_language)
         if language is None:
+            header = accept_language.decode("latin-1")
             language = negotiate(header, self.languages, self.settings.default_language)
             if len(self._negotiated) >= _RENDER_CACHE_SIZE:
                 self._negotiated.clear()  # header values are client-chosen: stay bounded
-            self._negotiated[header] = language
+            self._negotiated[accept_language] = language
         return self._texts[language]
 
     def _categories(self, texts: Texts) -> list[_CategoryView]:
@@ -198,7 +203,14 @@ class Banner:
             self._rendered[key] = template
         return template
 
-    def payload(self, scope: Scope, state: ConsentState, *, nonce: str | None = None) -> bytes:
+    def payload(
+        self,
+        scope: Scope,
+        state: ConsentState,
+        *,
+        nonce: str | None = None,
+        accept_language: bytes | None = None,
+    ) -> bytes:
         """:meth:`render` as the bytes the middleware injects.
 
         Rendering the template costs ~140 µs, far more than everything else the
@@ -207,7 +219,7 @@ class Banner:
         joins the pieces around those values; the result for a page without a nonce is
         kept, so a page seen again costs a dictionary lookup.
         """
-        language = self.texts_for(scope).language
+        language = self.texts_for(scope, accept_language).language
         key = (language, state.decided, state.granted, state.gpc, state.mode, nonce is not None)
         page = (scope.get("path", "/"), bytes(scope.get("query_string", b"")))
         if nonce is None:
@@ -280,18 +292,44 @@ class Banner:
         return self.settings.inject
 
     def page_payloads(
-        self, scope: Scope, state: ConsentState, nonce: str | None
-    ) -> tuple[bytes, bytes]:
+        self, scope: Scope, state: ConsentState, nonce: str | None, accept_language: bytes
+    ) -> PagePayloads:
         """What goes into this HTML page: the Consent Mode default after ``<head>`` and the
         banner (or settings control) before ``</body>``; each empty when the app's
         template already placed it (``consent_head``, ``consent_banner``).
 
-        ``nonce`` is the app's own CSP nonce, else ours (signals/csp.py), else None.
+        ``nonce`` is the app's own CSP nonce, else ours (signals/csp.py), else None;
+        ``accept_language`` the request's ``Accept-Language`` (``b""`` for none). Both
+        payloads of a page without a nonce are kept: a page seen again in the same
+        language and state costs one dictionary probe.
         """
         scope_state = scope["state"]
-        head = b"" if scope_state.get(HEAD_RENDERED_KEY) else self.head_payload(state, nonce=nonce)
-        body = b"" if scope_state.get(RENDERED_KEY) else self.payload(scope, state, nonce=nonce)
-        return head, body
+        head_placed = scope_state.get(HEAD_RENDERED_KEY, False)
+        body_placed = scope_state.get(RENDERED_KEY, False)
+        if nonce is None and not head_placed and not body_placed:
+            key = (
+                accept_language,
+                state.decided,
+                state.granted,
+                state.gpc,
+                state.mode,
+                scope["path"],
+                scope.get("query_string", b""),
+            )
+            payloads = self._pages.get(key)
+            if payloads is None:
+                head = self.head_payload(state)
+                body = self.payload(scope, state, accept_language=accept_language)
+                payloads = PagePayloads(head, body)
+                if len(self._pages) >= _RENDER_CACHE_SIZE * 4:
+                    self._pages.clear()  # paths and languages are client-chosen: bounded
+                self._pages[key] = payloads
+            return payloads
+        head = b"" if head_placed else self.head_payload(state, nonce=nonce)
+        if body_placed:
+            return PagePayloads(head, b"")
+        body = self.payload(scope, state, nonce=nonce, accept_language=accept_language)
+        return PagePayloads(head, body)
 
     def route(self, scope: Scope, state: ConsentState) -> Response | None:
         """Answer ``{endpoint}/static/<asset>`` and ``{endpoint}/preferences``; else ``None``."""

@@ -1,111 +1,137 @@
 """The request side: what the middleware reads before the app runs, and what the app sees.
 
-At most three passes, each linear: one over the request headers (``read_headers``),
-one over the cookies (``scan_cookies``: what each one is, and our consent token), and,
-only when a cookie must be hidden from the app, one more that rebuilds the ``Cookie``
-header without it (``strip_cookies``). A request whose cookies may all pass reaches
-the app with its headers untouched.
+At most three passes, each linear: one over the request headers and one over the
+cookies (``RequestReader.read``), and, only when a cookie must be hidden from the app,
+one more that rebuilds the ``Cookie`` header without it (``strip_cookies``). A request
+whose cookies may all pass reaches the app with its headers untouched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import Scope
 
 from .cookies import WHITESPACE, cookie_pieces, join_cookie_headers
-from .verdicts import Verdicts
+from .verdicts import Verdict, Verdicts
 
 COOKIE = b"cookie"
+# A blank piece (``a=1;;b=2``) is no cookie: no bit, so it is never kept.
+BLANK = Verdict(0, None)
 SEC_GPC = b"sec-gpc"
+ACCEPT_LANGUAGE = b"accept-language"
 
 
-class RequestHeaders:
-    """The request headers the middleware reads: ``Cookie`` (several are joined),
-    ``Sec-GPC`` and, when the file trusts them, the geo headers."""
+class RequestView:
+    """What the middleware read from one request.
 
-    __slots__ = ("cookie", "country", "gpc", "several_cookie_headers", "subdivision")
+    ``present`` is the union of the verdict bits of the request's cookies (every
+    verdict is one bit: a bit outside what is allowed means a cookie to hide), and
+    ``token`` the value of the first cookie named like our consent cookie on this
+    scheme (first occurrence wins, as frameworks read it). The other fields are the
+    headers read: ``Cookie`` (several are joined), ``Sec-GPC: 1``, and, when the file
+    trusts them or the banner needs it, the geo headers and ``Accept-Language``.
+    """
 
-    def __init__(self) -> None:
-        self.cookie: bytes | None = None
-        self.several_cookie_headers = False
-        self.gpc = False  # Sec-GPC: 1 (only the value 1 means anything)
-        self.country: bytes | None = None
-        self.subdivision: bytes | None = None
+    # Defaults on the class: a request sets only what it carries.
+    cookie: bytes | None = None
+    several_cookie_headers = False
+    gpc = False
+    country: bytes | None = None
+    subdivision: bytes | None = None
+    language: bytes | None = None
+    present = 0
+    token: bytes | None = None
+    # The Cookie header's pieces within the bounds, and the verdict of each, in order.
+    pieces: Sequence[bytes] = ()
+    verdicts: Sequence[Verdict] = ()
 
 
-class HeaderReader:
-    """Reads ``RequestHeaders`` in one pass over a request's headers."""
+class RequestReader:
+    """Reads a ``RequestView``: one pass over the headers, one over the cookies."""
 
     def __init__(
-        self, *, gpc: bool, geo_header: bytes | None, subdivision_header: bytes | None
+        self,
+        verdicts: Verdicts,
+        *,
+        gpc: bool,
+        geo_header: bytes | None,
+        subdivision_header: bytes | None,
+        language: bool,
     ) -> None:
+        self.verdicts = verdicts
         self.gpc_header = SEC_GPC if gpc else None
         self.geo_header = geo_header
         self.subdivision_header = subdivision_header
+        self.language_header = ACCEPT_LANGUAGE if language else None
         # One set probe per header rules out the ones nobody asked for.
         self._wanted = frozenset(
-            name for name in (COOKIE, self.gpc_header, geo_header, subdivision_header) if name
+            name
+            for name in (
+                COOKIE,
+                self.gpc_header,
+                geo_header,
+                subdivision_header,
+                self.language_header,
+            )
+            if name
         )
 
-    def read(self, headers: Iterable[tuple[bytes, bytes]]) -> RequestHeaders:
-        found = RequestHeaders()
+    def read(self, headers: Iterable[tuple[bytes, bytes]], own_bit: int) -> RequestView:
+        """The view of a request whose consent cookie, on this scheme, has ``own_bit``."""
+        view = RequestView()
         cookie_values: list[bytes] = []
         wanted = self._wanted
         for name, value in headers:
-            # ASGI servers give names as lower-case bytes: anything else is not ours.
-            if type(name) is not bytes or name not in wanted:
+            if name not in wanted:  # ASGI servers give names as lower-case bytes
                 continue
             if name == COOKIE:
                 cookie_values.append(value)
             elif name == self.gpc_header:
-                found.gpc = value.strip() == b"1"
+                view.gpc = value.strip() == b"1"  # only the value 1 means anything
+            elif name == self.language_header:
+                view.language = value
             elif name == self.geo_header:
-                found.country = value
+                view.country = value
             else:
-                found.subdivision = value
-        if len(cookie_values) == 1:
-            found.cookie = cookie_values[0]
-        elif cookie_values:
-            # HTTP/2 may split cookies over several headers: joined once, in order.
-            found.cookie = join_cookie_headers(cookie_values)
-            found.several_cookie_headers = True
-        return found
+                view.subdivision = value
+        if cookie_values:
+            if len(cookie_values) == 1:
+                view.cookie = cookie_values[0]
+            else:
+                # HTTP/2 may split cookies over several headers: joined once, in order.
+                view.cookie = join_cookie_headers(cookie_values)
+                view.several_cookie_headers = True
+            self._scan(view, view.cookie, own_bit)
+        return view
 
-
-class RequestCookies:
-    """What a request's cookies are: the union of their verdict bits, and the value of
-    the first one named like our consent cookie on this scheme (first occurrence wins,
-    as frameworks read it)."""
-
-    __slots__ = ("present", "token")
-
-    def __init__(self, present: int, token: bytes | None) -> None:
-        self.present = present
-        self.token = token
-
-
-def scan_cookies(header: bytes, verdicts: Verdicts, own_bit: int) -> RequestCookies:
-    """One pass over a ``Cookie`` header (rule 3: split on ``;``, partition on ``=``, no
-    unquoting, bounded)."""
-    pieces, truncated = cookie_pieces(header)
-    bits = verdicts.bits
-    present = bits.truncated if truncated else 0
-    token = None
-    known = verdicts.known
-    for piece in pieces:
-        raw_name, equals, value = piece.partition(b"=")
-        if not equals:
-            if piece.strip(WHITESPACE):  # a nameless cookie; blank pieces are nothing
-                present |= bits.undeclared
-            continue
-        verdict = known.get(raw_name) or verdicts.learn(raw_name)
-        if verdict.bit == own_bit and token is None:
-            token = value.strip(WHITESPACE)
-        present |= verdict.bit
-    return RequestCookies(present, token)
+    def _scan(self, view: RequestView, header: bytes, own_bit: int) -> None:
+        """One pass over a ``Cookie`` header (rule 3: split on ``;``, partition on ``=``,
+        no unquoting, bounded)."""
+        verdicts = self.verdicts
+        pieces, truncated = cookie_pieces(header)
+        present = verdicts.bits.truncated if truncated else 0
+        token = None
+        known = verdicts.known
+        seen: list[Verdict] = []
+        for piece in pieces:
+            raw_name, equals, value = piece.partition(b"=")
+            if equals:
+                verdict = known.get(raw_name) or verdicts.learn(raw_name)
+                if verdict.bit == own_bit and token is None:  # the first one counts
+                    token = value.strip(WHITESPACE)
+            elif piece.strip(WHITESPACE):
+                verdict = verdicts.nameless  # no "=": a nameless cookie
+            else:
+                verdict = BLANK
+            seen.append(verdict)
+            present |= verdict.bit
+        view.present = present
+        view.token = token
+        view.pieces = pieces
+        view.verdicts = seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +143,13 @@ class StrippedCookies:
     expirations: list[bytes]
 
 
-def strip_cookies(header: bytes, verdicts: Verdicts, allowed: int) -> StrippedCookies:
+def strip_cookies(view: RequestView, allowed: int) -> StrippedCookies:
     """Keep the cookies ``allowed`` lets pass, byte for byte and in order."""
     kept: list[bytes] = []
     expirations: list[bytes] = []
-    for piece in cookie_pieces(header)[0]:
-        pair = piece.strip(WHITESPACE)
-        if not pair:
-            continue
-        raw_name, equals, _ = piece.partition(b"=")
-        verdict = verdicts.of(raw_name) if equals else verdicts.nameless
+    for piece, verdict in zip(view.pieces, view.verdicts, strict=True):
         if verdict.bit & allowed:
-            kept.append(pair)
+            kept.append(piece.strip(WHITESPACE))
         elif verdict.expiry is not None and verdict.expiry not in expirations:
             expirations.append(verdict.expiry)
     return StrippedCookies(b"; ".join(kept) if kept else None, expirations)
@@ -140,7 +161,7 @@ def with_cookie_header(scope: Scope, header: bytes | None) -> dict[str, Any]:
     A copy, as the ASGI specification asks of middleware that changes a scope: the
     server's own scope stays as it was.
     """
-    headers = [(name, value) for name, value in scope["headers"] if name != COOKIE]
+    headers = [pair for pair in scope["headers"] if pair[0] != COOKIE]
     if header is not None:
         headers.append((COOKIE, header))
     return {**scope, "headers": headers}

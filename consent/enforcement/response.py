@@ -57,76 +57,77 @@ def as_bytes(text: Any) -> bytes:
         raise TypeError(f"a response header must be bytes or str, not {text!r}") from None
 
 
+def noted_name(name: Any) -> bytes | None:
+    """The lower-case bytes of a header name the filter notes, whatever its case and type
+    (``str``, ``bytearray``, ``memoryview``); None for any other header."""
+    if type(name) is not bytes:
+        name = as_bytes(name)
+    name = name.lower()
+    return name if name in _NOTED else None
+
+
 class ResponseStart:
-    """The headers of a response start as they will leave, and what they say."""
+    """The headers of a response start as they will leave, and what they say.
 
-    __slots__ = (
-        "app_policies",
-        "attachment",
-        "content_length_index",
-        "content_type",
-        "encoded",
-        "headers",
-        "set_cookie",
-        "vary_index",
-    )
+    ``headers`` holds the app's own header objects, in order, without the refused
+    ``Set-Cookie``s. The other fields are what the pass noted; their defaults sit on
+    the class, so that a response sets only what it carries.
+    """
 
-    def __init__(self) -> None:
-        self.headers: list[Any] = []  # the app's own header objects, in order
-        self.set_cookie = False  # the app sent a Set-Cookie (allowed or not)
-        self.vary_index = -1
-        self.content_type: bytes | None = None  # the last one, as a dict would keep
-        self.content_length_index = -1
-        self.encoded = False  # a Content-Encoding other than identity
-        self.attachment = False  # Content-Disposition: attachment
-        self.app_policies: tuple[bytes, ...] = ()  # the app's own CSP values
+    set_cookie = False  # the app sent a Set-Cookie (allowed or not)
+    vary_index = -1
+    content_type: bytes | None = None  # the last one, as a dict would keep
+    content_length_index = -1
+    encoded = False  # a Content-Encoding other than identity
+    attachment = False  # Content-Disposition: attachment
+    app_policies: tuple[bytes, ...] = ()  # the app's own CSP values
+
+    def __init__(self, headers: list[Any]) -> None:
+        self.headers = headers
 
     @classmethod
     def filtered(cls, headers: Iterable[Any], verdicts: Verdicts, allowed: int) -> ResponseStart:
         """The app's ``headers`` without the ``Set-Cookie``s that ``allowed`` refuses."""
-        start = cls()
-        kept = start.headers
+        kept: list[Any] = []
+        start = cls(kept)
         known = verdicts.known
-        nameless = verdicts.nameless
         for header in headers:
             name, value = header
-            if type(name) is not bytes:
-                name = as_bytes(name)
-            if name not in _NOTED:
-                name = name.lower()
-                if name not in _NOTED:
+            try:
+                noted = name in _NOTED  # lower-case bytes, as ASGI asks: one set probe
+            except TypeError:  # an unhashable name (bytearray)
+                noted = False
+            if not noted:
+                name = noted_name(name)
+                if name is None:
                     kept.append(header)
                     continue
+            if type(value) is not bytes:
+                value = as_bytes(value)
             if name == SET_COOKIE:
                 start.set_cookie = True
-                if type(value) is not bytes:
-                    value = as_bytes(value)
                 raw_name, equals, _ = value.partition(b"=")
-                # No "=" at all: a nameless cookie, which no declaration names.
-                verdict = (known.get(raw_name) or verdicts.learn(raw_name)) if equals else nameless
+                if equals:
+                    verdict = known.get(raw_name) or verdicts.learn(raw_name)
+                else:
+                    verdict = verdicts.nameless  # no "=" at all: no declaration names it
                 if verdict.bit & allowed:
                     kept.append(header)
                 continue
-            start._note(name, value, len(kept))
+            if name == CONTENT_TYPE:
+                start.content_type = value
+            elif name == CONTENT_LENGTH:
+                start.content_length_index = len(kept)
+            elif name == VARY:
+                start.vary_index = len(kept)
+            elif name == CONTENT_ENCODING:
+                start.encoded = value.strip().lower() not in (b"", b"identity")
+            elif name == CONTENT_DISPOSITION:
+                start.attachment = value.strip().lower().startswith(b"attachment")
+            else:
+                start.app_policies += (value,)  # rare: no list per response
             kept.append(header)
         return start
-
-    def _note(self, name: bytes, value: Any, index: int) -> None:
-        """Remember what a header other than ``Set-Cookie`` says about the page."""
-        if type(value) is not bytes:
-            value = as_bytes(value)
-        if name == VARY:
-            self.vary_index = index
-        elif name == CONTENT_TYPE:
-            self.content_type = value
-        elif name == CONTENT_LENGTH:
-            self.content_length_index = index
-        elif name == CONTENT_ENCODING:
-            self.encoded = value.strip().lower() not in (b"", b"identity")
-        elif name == CONTENT_DISPOSITION:
-            self.attachment = value.strip().lower().startswith(b"attachment")
-        else:
-            self.app_policies += (value,)  # rare: no list per response
 
     def append(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
