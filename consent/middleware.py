@@ -208,7 +208,8 @@ class ConsentMiddleware:
         async def send_wrapper(message: Message) -> None:
             nonlocal injection
             if injection is not None:  # a page the banner goes into
-                await injection.send(message)
+                for outgoing in injection.messages(message):
+                    await send(outgoing)
                 return
             headers = message.get("headers")
             if message["type"] not in START_MESSAGES or (headers is None and not expirations):
@@ -227,9 +228,7 @@ class ConsentMiddleware:
             if may_be_page and is_page(
                 message.get("status", 200), start.content_type, start.encoded, start.attachment
             ):
-                injection = self._page_injection(
-                    scope, send, permit, nonce, language, message, start
-                )
+                injection = self._page_injection(scope, permit, nonce, language, message, start)
                 if injection is not None:
                     return  # the start leaves with the first body message
             if depends_on_cookie:
@@ -255,7 +254,6 @@ class ConsentMiddleware:
     def _page_injection(
         self,
         scope: Scope,
-        send: Send,
         permit: Permit,
         nonce: str | None,
         language: bytes,
@@ -274,4 +272,4 @@ class ConsentMiddleware:
             return None
         original_headers = list(start.headers)
         start.grow_content_length(len(payloads.head) + len(payloads.body))
-        return PageInjection(send, payloads, message, original_headers)
+        return PageInjection(payloads, message, original_headers)

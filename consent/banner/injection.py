@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import Message, Send
+from starlette.types import Message
 
 # Where the middleware leaves the Banner for the template helpers (scope["state"]).
 BANNER_KEY = "consent_banner"
@@ -89,43 +89,44 @@ class PagePayloads:
 
 
 class PageInjection:
-    """The ``send`` of one HTML response the banner goes into, from its start message on.
+    """What one HTML response the banner goes into sends, from its start message on.
 
     The start message (``start``, its ``Content-Length`` already grown) waits for the
     first body message: a server extension such as ``http.response.pathsend`` sends the
     body itself, and then the start leaves with ``original_headers`` instead (its cookies
     filtered, its length as the app made it).
+
+    ``messages`` turns each message the app sends into the messages to send in its
+    place: a plain function, so that a page costs no coroutine of its own per message.
     """
 
-    def __init__(
-        self, send: Send, payloads: PagePayloads, start: Message, original_headers: list[Any]
-    ) -> None:
-        self._send = send
+    def __init__(self, payloads: PagePayloads, start: Message, original_headers: list[Any]):
         self._head = payloads.head  # what is still to go in, emptied once in
         self._body = payloads.body
         self._start: Message | None = start
         self._original_headers = original_headers
         self._held = b""  # bytes not sent yet: searching for <head> or a split </body>
 
-    async def send(self, message: Message) -> None:
+    def messages(self, message: Message) -> tuple[Message, ...]:
         start = self._start
         if start is not None:
             self._start = None
             if message["type"] != "http.response.body":
                 self._head = self._body = b""  # nothing goes in: pass everything on
-                await self._send({**start, "headers": self._original_headers})
-                await self._send(message)
-                return
-            await self._send(start)
+                return ({**start, "headers": self._original_headers}, message)
+            return (start, *self._with_payloads(message))
         if message["type"] != "http.response.body" or not (self._head or self._body):
-            await self._send(message)
-            return
+            return (message,)
+        return self._with_payloads(message)
+
+    def _with_payloads(self, message: Message) -> tuple[Message, ...]:
+        """A body message with what belongs in it; nothing while all of it is held back."""
         more = message.get("more_body", False)
         body = self._insert(self._held + bytes(message.get("body", b"")), more)
         if not body and more:
-            return  # all of it held back for now
+            return ()
         message["body"] = body
-        await self._send(message)
+        return (message,)
 
     def _insert(self, data: bytes, more: bool) -> bytes:
         """``data`` with what belongs in it; what may still be needed is held back."""
