@@ -1,8 +1,9 @@
 """``python -m bench [--check]``: serve every stack, check it, time it, print the report.
 
 With ``--check`` the exit status is 1 when a goal is missed; without it, 0 once the
-report is printed. A stack that fails its output check, a server that does not start
-or a wrk run with failed requests stops the benchmark (status 2) before any report.
+report is printed. A stack that fails its output check, a server that does not start,
+a wrk run with failed requests or a window without pages stops the benchmark (status 2)
+before any report.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from .checks import CheckFailed, check_row, check_undeclared
 from .environment import Environment
 from .figures import Figures
 from .goals import missed
-from .measure import run_rounds
+from .measure import MeasureError, run_rounds
+from .pinning import Pinning, available
 from .policies import example_policy
 from .report import RunSettings, render
 from .rows import ROWS
 from .servers import ServerError, serving
 from .visitors import VISITORS, obtain
 
-ROUNDS, SECONDS = 7, 1.5
+ROUNDS, SECONDS, WARMUP = 7, 1.5, 0.3
 QUICK_ROUNDS, QUICK_SECONDS = 1, 0.3  # a smoke run: every check, figures not to be quoted
 
 
@@ -38,7 +40,16 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"default {ROUNDS}")
     parser.add_argument(
-        "--duration", type=float, default=SECONDS, help=f"seconds per row and round ({SECONDS})"
+        "--duration",
+        type=float,
+        default=SECONDS,
+        help=f"seconds of the timed window per row and round ({SECONDS})",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=WARMUP,
+        help=f"seconds of load before each window ({WARMUP})",
     )
     parser.add_argument(
         "--quick",
@@ -52,6 +63,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         args.rounds, args.duration = QUICK_ROUNDS, QUICK_SECONDS
     if args.rounds < 1 or args.duration <= 0 or args.visitors < 1:
         parser.error("--rounds, --duration and --visitors must be positive")
+    if args.warmup < 0:
+        parser.error("--warmup must not be negative")
     return args
 
 
@@ -67,11 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: {wrk.WRK} is missing; `make bench` installs it (apt)", file=sys.stderr)
         return 2
     stacks = list(dict.fromkeys(row.stack for row in ROWS))
+    pinning = Pinning.choose(available())
     try:
         with tempfile.TemporaryDirectory(prefix="consent-bench-") as tmp, ExitStack() as resources:
             workdir = Path(tmp)
-            progress(f"starting {len(stacks)} servers")
-            servers = resources.enter_context(serving(stacks, workdir))
+            progress(f"starting {len(stacks)} servers; {Pinning.describe(pinning)}")
+            server_cpu = None if pinning is None else pinning.server
+            servers = resources.enter_context(serving(stacks, workdir, server_cpu))
             progress(f"obtaining credentials for {args.visitors} visitors")
             clients = {
                 stack: resources.enter_context(httpx2.Client(base_url=server.origin, timeout=10.0))
@@ -88,16 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 scripts[row.key] = workdir / f"{row.key}.lua"
                 scripts[row.key].write_text(lua.script(row.label, templates[row.key]))
             samples = run_rounds(
-                ROWS, servers, scripts, rounds=args.rounds, seconds=args.duration,
+                ROWS, servers, scripts, rounds=args.rounds, warmup=args.warmup,
+                window=args.duration, wrk_cpu=None if pinning is None else pinning.wrk,
                 progress=progress,
             )  # fmt: skip
             environment = Environment.of(next(iter(servers.values())))
-    except (CheckFailed, ServerError, wrk.WrkError) as error:
+    except (CheckFailed, ServerError, wrk.WrkError, MeasureError) as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     progress("done")
     figures = Figures.of(ROWS, samples)
-    settings = RunSettings(args.rounds, args.duration, args.visitors, wrk.THREADS, wrk.CONNECTIONS)
+    settings = RunSettings(
+        args.rounds, args.duration, args.warmup, args.visitors, wrk.THREADS, wrk.CONNECTIONS,
+        pinning,
+    )  # fmt: skip
     print(render(figures, settings, environment.describe()))
     return 1 if args.check and missed(figures) else 0
 

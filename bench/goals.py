@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from .figures import Figures
 
-REFERENCE = "session"  # SessionMiddleware verifying a valid session it does not change
-RESIGNED = "session-resign"
+# DESIGN.md's reference: SessionMiddleware with a valid session, re-signed per response.
+# Starlette 1.x only re-signs a session the request changed; the page changes it.
+REFERENCE = "session-resign"
+READ_ONLY = "session"  # the same, the session only read (verified, not re-signed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +46,18 @@ class Ratio:
 
 
 GOALS = (
-    Ratio("a", REFERENCE, "session", 0.5),
-    Ratio("b", REFERENCE, "session", 0.6),
-    Ratio("c", REFERENCE, "session", 0.8),
+    Ratio("a", REFERENCE, "session re-signed", 0.5),
+    Ratio("b", REFERENCE, "session re-signed", 0.6),
+    Ratio("c", REFERENCE, "session re-signed", 0.8),
     Ratio("large", "a", "(a)", 1.1),
     Ratio("unseen-200", "known-200", "200 known, whole CPU", 2.0, whole=True),
 )
-# For information: against the reference, and against the session re-signed each response.
+# For information: against the reference, and every consent row against the read-only session.
 CONSENT_ROWS = ("a", "b", "c", "large", "regimes-csp")
 INFORMATION = (
-    Ratio(RESIGNED, REFERENCE, "session"),
-    Ratio("regimes-csp", REFERENCE, "session"),
-    *(Ratio(row, RESIGNED, "session re-signed") for row in CONSENT_ROWS),
+    Ratio(READ_ONLY, REFERENCE, "session re-signed"),
+    Ratio("regimes-csp", REFERENCE, "session re-signed"),
+    *(Ratio(row, READ_ONLY, "session read") for row in CONSENT_ROWS),
 )
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .figures import BUSY_SPREAD, Figures
-from .goals import GOALS, INFORMATION, REFERENCE, RESIGNED, Ratio
+from .goals import GOALS, INFORMATION, READ_ONLY, REFERENCE, Ratio
+from .pinning import Pinning
 
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:
     rounds: int
-    seconds: float
+    seconds: float  # the timed window of each row and round
+    warmup: float  # seconds of load before the window
     visitors: int
     threads: int
     connections: int
+    pinning: Pinning | None
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -37,23 +40,25 @@ def _ratio_cells(key: str, figures: Figures) -> tuple[str, str, str]:
 
 
 def _information_line(figures: Figures) -> str:
-    ratios: list[Ratio] = [info for info in INFORMATION if info.over == RESIGNED]
+    ratios: list[Ratio] = [info for info in INFORMATION if info.over == READ_ONLY]
     cells = " · ".join(f"{info.row} {_number(info.value(figures))}" for info in ratios)
-    resigned = figures.overhead_us(RESIGNED)
+    read_only = figures.overhead_us(READ_ONLY)
     return (
-        f"For information, overhead ÷ SessionMiddleware re-signing overhead "
-        f"({_number(resigned, 1)} µs): {cells}"
+        f"For information, overhead ÷ SessionMiddleware read-only overhead "
+        f"({_number(read_only, 1)} µs; no goal): {cells}"
     )
 
 
 def render(figures: Figures, settings: RunSettings, environment: str) -> str:
+    width = max(len(figure.row.label) for figure in figures.rows.values())
     header = (
-        f"{'row':<14} {'what':<38} {'stack':<19} {'CPU µs/req':>10} {'min-max':>13} "
+        f"{'row':<14} {'what':<{width}} {'stack':<19} {'CPU µs/req':>10} {'min-max':>13} "
         f"{'overhead':>8} {'ratio':>6}  {'goal':<28} result"
     )
     lines = [
-        "consent benchmark: the server's CPU time per request (µs), uvicorn serving the shop,",
-        "wrk over loopback; overhead = row - the bare app given the same request",
+        "consent benchmark: the server's CPU time per page (µs), uvicorn serving the shop under",
+        "wrk over loopback, both counted by the server over a window of each run;",
+        "overhead = row - the bare app given the same request",
         "",
         header,
         "-" * len(header),
@@ -64,7 +69,7 @@ def render(figures: Figures, settings: RunSettings, environment: str) -> str:
         overhead = figures.overhead_us(key)
         ratio, goal, verdict = _ratio_cells(key, figures)
         lines.append(
-            f"{key:<14} {row.label:<38} {row.stack:<19} {figure.median_us:>10.1f} "
+            f"{key:<14} {row.label:<{width}} {row.stack:<19} {figure.median_us:>10.1f} "
             f"{spread:>13} {_number(overhead, 1) if overhead is not None else '-':>8} "
             f"{ratio:>6}  {goal:<28} {verdict}".rstrip()
         )
@@ -78,13 +83,13 @@ def render(figures: Figures, settings: RunSettings, environment: str) -> str:
         lines.append(
             f"warning: a busy machine: wrk's requests/s varied by more than {BUSY_SPREAD:.0%} "
             f"across rounds for {', '.join(busy)}; the CPU figures are kept "
-            "(CPU time per request moves less than requests/s; see each row's min-max)"
+            "(CPU time per page moves less than requests/s; see each row's min-max)"
         )
     lines += [
         "",
         f"{environment}; {settings.rounds} round{'s' if settings.rounds > 1 else ''} "
-        f"of {settings.seconds:g} s per row, "
+        f"of {settings.seconds:g} s per row (after {settings.warmup:g} s of warm-up), "
         f"interleaved, medians; wrk -t{settings.threads} -c{settings.connections}, "
-        f"{settings.visitors} visitors",
+        f"{settings.visitors} visitors; {Pinning.describe(settings.pinning)}",
     ]
     return "\n".join(lines)

@@ -76,10 +76,10 @@ class Row:
 
 ROWS = (
     Row("bare-a", "app alone, (a)'s request", "bare", Expect.BARE, _bare_decided),
-    Row("session", "SessionMiddleware, session read", "session", Expect.SESSION_READ,
+    Row("session-resign", "SessionMiddleware, re-signed per response (reference)",
+        "session-resign", Expect.SESSION_RESIGNED, _decided, baseline="bare-a"),
+    Row("session", "SessionMiddleware, session only read", "session", Expect.SESSION_READ,
         _decided, baseline="bare-a"),
-    Row("session-resign", "SessionMiddleware, session re-signed", "session-resign",
-        Expect.SESSION_RESIGNED, _decided, baseline="bare-a"),
     Row("a", "(a) decided visitor", "consent", Expect.DECIDED, _decided, baseline="bare-a"),
     Row("large", "(a) with 5,000 declared cookies", "consent-large", Expect.DECIDED, _decided,
         baseline="bare-a"),

@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+
+from .pinning import affinity, pin
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # the large policy is generated and validated at start-up
@@ -49,7 +51,7 @@ def _environment(workdir: Path) -> dict[str, str]:
 
 
 def _wait_until_serving(
-    stack: str, process: subprocess.Popen[bytes], origin: str, log: Path
+    stack: str, process: subprocess.Popen[bytes], origin: str, log: Path, cpu: int | None
 ) -> Server:
     deadline = time.monotonic() + START_TIMEOUT
     with httpx2.Client(base_url=origin, timeout=5.0) as client:
@@ -69,6 +71,10 @@ def _wait_until_serving(
             f"the {stack} server answers from pid {info['pid']}, not from the process "
             f"started ({process.pid}): its CPU time would not be the server's"
         )
+    if cpu is not None:
+        pin(process.pid, cpu)  # any thread started since it was pinned at start
+        if affinity(process.pid) != {cpu}:
+            raise ServerError(f"the {stack} server could not be pinned to CPU {cpu}")
     return Server(stack, origin, process.pid, info["http"], info["loop"])
 
 
@@ -82,8 +88,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serving(stacks: Sequence[str], workdir: Path) -> Iterator[dict[str, Server]]:
-    """Serve each stack with ``python -m bench.serve STACK --port N``; stop them all at exit."""
+def serving(
+    stacks: Sequence[str], workdir: Path, cpu: int | None = None
+) -> Iterator[dict[str, Server]]:
+    """Serve each stack with ``python -m bench.serve STACK --port N``; stop them all at exit.
+
+    With ``cpu``, each server is pinned to that CPU right after it starts (the
+    interpreter is still starting: one thread, whose affinity later threads inherit).
+    """
     with ExitStack() as cleanup:
         started = []
         for stack in stacks:
@@ -99,9 +111,12 @@ def serving(stacks: Sequence[str], workdir: Path) -> Iterator[dict[str, Server]]
                 stderr=subprocess.STDOUT,
             )
             cleanup.callback(_stop, process)
+            if cpu is not None:
+                with suppress(ProcessLookupError):  # exited already: the wait says why
+                    pin(process.pid, cpu)
             started.append((stack, process, f"http://127.0.0.1:{port}", log))
         # All start together; then each is waited for in turn.
         yield {
-            stack: _wait_until_serving(stack, process, origin, log)
+            stack: _wait_until_serving(stack, process, origin, log, cpu)
             for stack, process, origin, log in started
         }

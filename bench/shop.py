@@ -89,7 +89,15 @@ def greeting(user: object) -> str:
     return f"Signed in as customer {user}"
 
 
+class _Served:
+    """How many pages this process has served: the benchmark reads it around a timed
+    window (``/served``), so that a window counts exactly the requests it timed."""
+
+    pages = 0
+
+
 async def home(request: Request) -> Response:
+    _Served.pages += 1
     sid = request.cookies.get("sid") or os.urandom(12).hex()
     text = "Welcome"
     if "session" in request.scope:
@@ -113,6 +121,10 @@ async def login(request: Request) -> Response:
     return JSONResponse({"user": user})
 
 
+async def served(request: Request) -> Response:
+    return JSONResponse({"pages": _Served.pages})
+
+
 async def cookies(request: Request) -> Response:
     return JSONResponse(sorted(request.cookies))
 
@@ -132,6 +144,7 @@ def create_app(*, write_session: bool = False) -> Starlette:
             Route("/login", login),
             Route("/cookies", cookies),
             Route("/server", server),
+            Route("/served", served),
         ]
     )
     app.state.write_session = write_session

@@ -28,7 +28,10 @@ def _session() -> ASGIApp:
 
 
 def _session_resign() -> ASGIApp:
-    """The page writes to the session on every response: SessionMiddleware re-signs it."""
+    """The page writes to the session on every response: SessionMiddleware re-signs it.
+
+    The reference of the goals (DESIGN.md: a valid session, re-signed per response).
+    """
     return SessionMiddleware(create_app(write_session=True), secret_key=SECRET_KEY)
 
 

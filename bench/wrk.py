@@ -2,8 +2,9 @@
 
 wrk takes whole seconds only (``-d1s``), so it is started with a longer duration and
 stopped with SIGINT, on which it stops sending and prints its summary as usual (over
-the time it actually ran). A run with any error is refused: a failed request is not
-a request the server served.
+the time it actually ran). The benchmark times a window inside the run (bench/measure.py)
+and uses wrk's own count only for its requests/s. A run with any error is refused: a
+failed request is not a request the server served.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from .pinning import pin
+
 WRK = "/usr/bin/wrk"
 THREADS = 1
-CONNECTIONS = 4
+CONNECTIONS = 32  # more than the server can answer at once: it is saturated, as under load
 
 _REQUESTS = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", re.MULTILINE)
 _NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)", re.MULTILINE)
@@ -57,21 +62,70 @@ def parse(output: str) -> WrkRun:
     return WrkRun(requests, seconds)
 
 
-def run(url: str, script: Path, seconds: float) -> WrkRun:
-    """``wrk -t1 -c4 -s SCRIPT URL`` for ``seconds``."""
-    # The -d is only a backstop: SIGINT ends the run (before wrk installs its handler
-    # SIGINT is ignored, and the run would end at -d instead, which is harmless).
-    command = [
+def command(url: str, script: Path, seconds: float) -> list[str]:
+    """``wrk -t1 -c32 -dN -s SCRIPT URL``, ``N`` whole seconds, at least ``seconds`` + 1.
+
+    The ``-d`` is only a backstop: SIGINT ends the run.
+    """
+    return [
         WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{math.ceil(seconds) + 1}s",
         "-s", str(script), url,
     ]  # fmt: skip
+
+
+class Load:
+    """A wrk run under way; :meth:`stop` ends it and reads its summary."""
+
+    def __init__(self, process: subprocess.Popen[str], cpu: int | None) -> None:
+        self._process = process
+        self._cpu = cpu
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def pin(self) -> None:
+        """Pin every thread of wrk to its CPU (again: threads started since)."""
+        if self._cpu is not None:
+            with suppress(ProcessLookupError):  # wrk ended already: stop() says why
+                pin(self._process.pid, self._cpu)
+
+    def stop(self) -> WrkRun:
+        """SIGINT, on which wrk stops sending and prints its summary (over the time it
+        ran); :class:`WrkError` if it had already ended, or reported failed requests."""
+        process = self._process
+        if process.poll() is not None:
+            stdout, stderr = process.communicate()
+            raise WrkError(f"wrk ended before it was stopped:\n{stdout}{stderr}")
+        # Before wrk installs its handler SIGINT is ignored, and the run would end at -d
+        # instead: harmless, the window has passed.
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+        # A Lua error in the script is only a line on stderr: wrk goes on with plain requests.
+        if process.returncode != 0 or stderr.strip():
+            raise WrkError(f"wrk exited with status {process.returncode}:\n{stdout}{stderr}")
+        return parse(stdout)
+
+
+@contextmanager
+def running(url: str, script: Path, seconds: float, cpu: int | None = None) -> Iterator[Load]:
+    """wrk loading ``url`` for at most ``seconds`` (+ 1 or 2) until ``stop``; with ``cpu``,
+    pinned to that CPU. Left without ``stop`` (an error meanwhile), wrk is killed."""
     process = subprocess.Popen(  # noqa: S603 - a fixed program, our own script
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command(url, script, seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(seconds)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=seconds + 30)
-    # A Lua error in the script is only a line on stderr: wrk goes on with plain requests.
-    if process.returncode != 0 or stderr.strip():
-        raise WrkError(f"wrk exited with status {process.returncode}:\n{stdout}{stderr}")
-    return parse(stdout)
+    try:
+        load = Load(process, cpu)
+        load.pin()
+        yield load
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def run(url: str, script: Path, seconds: float, cpu: int | None = None) -> WrkRun:
+    """``wrk -t1 -c32 -s SCRIPT URL`` for ``seconds``, then its summary."""
+    with running(url, script, seconds, cpu) as load:
+        time.sleep(seconds)
+        return load.stop()
