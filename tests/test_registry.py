@@ -268,12 +268,16 @@ declaration = st.tuples(st.text(alphabet="ab_*", max_size=6), st.sampled_from("x
 @example(declarations=[("v*1", "x"), ("v*_1", "y")], names=["v_1", "v1", "v_"])
 @example(declarations=[("a*b*a", "x"), ("a*a", "y"), ("a**a", "z")], names=["aba", "aa"])
 @example(declarations=[("*", "x"), ("**", "y"), ("", "z")], names=["", "a"])
+@example(declarations=[("ab*", "x"), ("b", "y")], names=["a", "ab", "abb", "b", "ba"])
 def test_registry_answers_like_the_reference(
     declarations: list[tuple[str, str]], names: list[str]
 ) -> None:
     registry = Registry(declarations)
     for name in names:
-        assert registry.lookup(name) == _reference_lookup(declarations, name), name
+        expected = _reference_lookup(declarations, name)
+        assert registry.lookup(name) == expected, name
+        # The same name as a request header carries it.
+        assert registry.lookup_latin1(name.encode("latin-1")) == expected, name
 
 
 def test_a_lookup_tries_at_most_one_of_five_thousand_globs_of_one_prefix() -> None:

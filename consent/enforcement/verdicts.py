@@ -23,9 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..policy.policy import Policy
+from ..policy.registry import Entry
 from .cookies import consent_cookie_names, expire_cookie, name_before_equals
 
-CACHE_SIZE = 8192
+CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,12 @@ class Verdicts:
         self.bits = Bits.for_policy(policy)
         cookie = policy.config.cookie
         plain_name, secure_name = consent_cookie_names(cookie.name, cookie.domain)
-        self._own_names = {plain_name: self.bits.own_plain, secure_name: self.bits.own_secure}
+        self._own = {
+            plain_name.encode(): Verdict(self.bits.own_plain, None),
+            secure_name.encode(): Verdict(self.bits.own_secure, None),
+        }
         # One shared verdict for every name no declaration matches, and for nameless
-        # cookies (no "=" at all): unseen names allocate nothing.
+        # cookies (no "=" at all): never-seen names allocate nothing.
         self.nameless = self._undeclared = Verdict(self.bits.undeclared, None)
         # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
         # only ``learn`` writes to it.
@@ -94,22 +98,28 @@ class Verdicts:
         return self.known.get(raw) or self.learn(raw)
 
     def learn(self, raw: bytes) -> Verdict:
-        """Work out the verdict of a name not in ``known``, and remember it."""
-        verdict = self.judge(name_before_equals(raw).decode("latin-1"))
+        """Work out the verdict of a name not in ``known``, and remember it.
+
+        Every never-seen name a client sends comes through here, so it is one registry
+        look-up and no allocation for an undeclared name.
+        """
+        name = name_before_equals(raw)
+        verdict = self._own.get(name)
+        if verdict is None:
+            entry = self.policy.registry.lookup_latin1(name) if name else None
+            if entry is None:
+                verdict = self._undeclared
+            else:
+                verdict = self._declared(name.decode("latin-1"), entry)
         if len(self.known) >= CACHE_SIZE:
             self.known.clear()  # names are client-chosen: stay bounded
         self.known[raw] = verdict
         return verdict
 
-    def judge(self, name: str) -> Verdict:
-        """The verdict of a cookie ``name`` (stripped), without the cache."""
-        own = self._own_names.get(name)
-        if own is not None:
-            return Verdict(own, None)
-        found = self.policy.declaration_of(name) if name else None
-        if found is None:
-            return self._undeclared
-        category, declaration = found
+    def _declared(self, name: str, entry: Entry) -> Verdict:
+        """The verdict of a name the policy declares: its category's bit, and how to
+        delete it (only a name that is safe to echo into a header gets deleted)."""
+        category, declaration = self.policy.declarations[entry.declaration]
         expiry = None
         if self.policy.is_safe_cookie_name(name):
             expiry = expire_cookie(

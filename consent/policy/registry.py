@@ -19,8 +19,10 @@ declaration order, a group drops a pattern declared again (``a**b`` is ``a*b``) 
 stops at its first glob without middle pieces (``v_*``): that one matches every
 name the later ones would, and was declared before them.
 
-Worst case of one look-up, for a name of ``n`` characters: a dict probe for the
-exact name; one probe per distinct prefix length up to ``n``; in each prefix found,
+Most names no glob can match (their first characters start no glob's prefix: the
+*stems*): those cost two dict probes, one for the exact name and one for the stem.
+Worst case of one look-up, for a name of ``n`` characters: those two probes; one probe
+per distinct prefix length up to ``n``; in each prefix found,
 one probe per distinct suffix length that fits; and in each group found, one
 ``Glob.matches`` call (linear in ``n``) per glob of the group. Probes depend on the
 name and on how many distinct lengths the file uses, never on how many cookies it
@@ -123,18 +125,50 @@ class Registry:
         }
         # Longest literal prefix wins, so probe the lengths from the longest down.
         self._prefix_lengths = sorted({len(prefix) for prefix in self._buckets}, reverse=True)
+        # Every glob's prefix starts with one of these stems (each prefix cut to the
+        # shortest prefix length): a name that starts with none of them can match no
+        # glob, and is answered with one probe instead of one per prefix length.
+        self._stem_length = min(self._prefix_lengths, default=0)
+        self._stems = frozenset(prefix[: self._stem_length] for prefix in self._buckets)
+        # The same, for names read from headers as bytes. A declaration that is not
+        # latin-1 (the file only allows ASCII) could never equal such a name.
+        self._exact_latin1 = {
+            name.encode("latin-1"): entry for name, entry in self._exact.items() if name.isascii()
+        }
+        self._stems_latin1 = frozenset(
+            stem.encode("latin-1") for stem in self._stems if stem.isascii()
+        )
 
     def lookup(self, name: str) -> Entry | None:
+        """The entry of a cookie name: its exact declaration, else its glob's."""
         entry = self._exact.get(name)
-        if entry is not None:
+        if entry is not None or name[: self._stem_length] not in self._stems:
+            return entry  # most names no glob could match: answered by two probes
+        return self._glob_entry(name)
+
+    def lookup_latin1(self, name: bytes) -> Entry | None:
+        """``lookup`` of a name as a header carries it (bytes, read as latin-1).
+
+        Clients choose the names, so the usual answer, "undeclared", comes without
+        decoding the name: declared names and glob stems are ASCII.
+        """
+        entry = self._exact_latin1.get(name)
+        if entry is not None or name[: self._stem_length] not in self._stems_latin1:
             return entry
-        length = len(name)
+        return self._glob_entry(name.decode("latin-1"))
+
+    def _glob_entry(self, name: str) -> Entry | None:
+        """The entry of the glob with the longest literal prefix that matches ``name``.
+
+        One probe per prefix length. A name shorter than a length slices to itself,
+        which only a shorter prefix's bucket can hold, and there it leaves no room:
+        nothing matches.
+        """
+        buckets = self._buckets
         for prefix_length in self._prefix_lengths:
-            if prefix_length > length:
-                continue
-            bucket = self._buckets.get(name[:prefix_length])
+            bucket = buckets.get(name[:prefix_length])
             if bucket is not None:
-                found = self._first_declared_match(bucket, name, length - prefix_length)
+                found = self._first_declared_match(bucket, name, len(name) - prefix_length)
                 if found is not None:
                     return found
         return None
@@ -148,7 +182,7 @@ class Registry:
         """
         best: Entry | None = None
         for suffix_length in bucket.suffix_lengths:
-            if suffix_length > room:
+            if suffix_length > room:  # room < 0: the name is shorter than the prefix
                 break
             group = bucket.groups.get(name[len(name) - suffix_length :])
             if group is None:
