@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import anyio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import Receive, Scope, Send
+
+from consent.banner.injection import HEAD_WINDOW, body_end, head_position
 
 from .banner_support import PAGE, client, html_app, policy_with, streaming_app
 
@@ -177,3 +182,48 @@ def test_banner_goes_before_the_closing_body_tag_of_the_page() -> None:
     trailer = "<!-- " + "t" * 3000 + " -->"
     text = client(html_app(f"<body><p>x</p></body>{trailer}</html>")).get("/").text
     assert text.index("consent-root") < text.index("</body>") < text.index(trailer)
+
+
+# -- where the payloads go, against the plain regular expressions ----------------------
+
+_PIECES = ["<head>", "<head lang=x>", "<HEAD>", "<header>", "<head", "</body>", "</BODY >",
+           "</body\n>", "</body", "</bodyx>", "<html>", "<!doctype html>", "x" * 700, "<p>",
+           " ", ">", "\n"]  # fmt: skip
+
+
+def _regex_body_end(data: bytes) -> int:
+    """The last ``</body>`` (any case, spaces before ``>``) in the last KB, else the first."""
+    tail = max(0, len(data) - 1024)
+    last = None
+    for match in re.finditer(rb"</body\s*>", data[tail:], re.IGNORECASE):
+        last = match
+    if last is not None:
+        return tail + last.start()
+    first = re.search(rb"</body\s*>", data, re.IGNORECASE)
+    return -1 if first is None else first.start()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_body_end_is_where_the_pattern_says(pieces: list[str]) -> None:
+    page = "".join(pieces).encode()
+    assert body_end(page) == _regex_body_end(page)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([p for p in _PIECES if p != "<HEAD>"]), max_size=12))
+def test_head_position_follows_the_first_head_tag(pieces: list[str]) -> None:
+    page = "".join(pieces).encode()
+    expected = 0
+    for pattern in (rb"<head(?:\s[^>]*)?>", rb"<html(?:\s[^>]*)?>", rb"<!doctype[^>]*>"):
+        match = re.search(pattern, page[:HEAD_WINDOW], re.IGNORECASE)
+        if match is not None:
+            expected = match.end()
+            break
+    assert head_position(page) == expected
+
+
+def test_an_upper_case_head_is_found_too() -> None:
+    assert head_position(b"<!doctype html><HTML><HEAD><title>") == len(
+        b"<!doctype html><HTML><HEAD>"
+    )

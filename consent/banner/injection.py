@@ -53,19 +53,20 @@ def is_page(status: int, content_type: bytes | None, encoded: bool, attachment: 
 def body_end(data: bytes, start: int = 0) -> int:
     """Where the page's ``</body>`` starts in ``data[start:]``, or -1.
 
-    Looked for first in the last bytes, where it almost always is (the last one there,
-    so a ``"</body>"`` inside an earlier script is passed over); a case-insensitive
-    search through a whole page costs far more.
+    The last one in the last bytes, where it almost always is (so a ``"</body>"``
+    inside an earlier script is passed over); else, far from the end, the first one.
     """
     tail = max(start, len(data) - _BODY_END_TAIL)
     # The usual spelling first: only what follows it needs lower-casing.
     found = data.rfind(b"</body", tail)
-    if found >= 0 and b"</body" not in data[found + 6 :].lower() and _BODY_END.match(data, found):
-        return found
-    found = data[tail:].lower().rfind(b"</body")
-    if found >= 0 and _BODY_END.match(data, tail + found):
-        return tail + found
-    if found < 0 and tail == start:
+    if found >= 0:
+        rest = data[found + 6 :]
+        if b"</body" not in rest.lower() and rest.lstrip().startswith(b">"):
+            return found
+    in_tail = list(_BODY_END.finditer(data, tail))
+    if in_tail:
+        return in_tail[-1].start()
+    if tail == start:
         return -1  # the whole of it was searched
     match = _BODY_END.search(data, start)
     return -1 if match is None else match.start()
@@ -73,6 +74,12 @@ def body_end(data: bytes, start: int = 0) -> int:
 
 def head_position(data: bytes) -> int:
     """Where the head payload goes, looking only at the first ``HEAD_WINDOW`` bytes."""
+    # The usual spelling first: "<head>" or "<head " and the end of that tag.
+    found = data.find(b"<head", 0, HEAD_WINDOW)
+    if found >= 0 and data[found + 5 : found + 6] in (b">", b" "):
+        end = data.find(b">", found + 5, HEAD_WINDOW)
+        if end >= 0:
+            return end + 1
     for pattern in (_HEAD, _HTML, _DOCTYPE):
         match = pattern.search(data, 0, HEAD_WINDOW)
         if match is not None:
@@ -122,11 +129,24 @@ class PageInjection:
     def _with_payloads(self, message: Message) -> tuple[Message, ...]:
         """A body message with what belongs in it; nothing while all of it is held back."""
         more = message.get("more_body", False)
+        if not more and not self._held:  # the whole page in one message: the usual case
+            message["body"] = self._into_page(bytes(message.get("body", b"")))
+            return (message,)
         body = self._insert(self._held + bytes(message.get("body", b"")), more)
         if not body and more:
             return ()
         message["body"] = body
         return (message,)
+
+    def _into_page(self, page: bytes) -> bytes:
+        """A whole page with both payloads in it."""
+        at_head = head_position(page) if self._head else 0
+        at_end = body_end(page, at_head) if self._body else -1
+        if at_end < 0:
+            at_end = len(page)  # no </body>: at the end of the page
+        pieces = (page[:at_head], self._head, page[at_head:at_end], self._body, page[at_end:])
+        self._head = self._body = b""
+        return b"".join(pieces)
 
     def _insert(self, data: bytes, more: bool) -> bytes:
         """``data`` with what belongs in it; what may still be needed is held back."""

@@ -145,7 +145,8 @@ class ResponseStart:
         """Add ``added`` bytes to a ``Content-Length`` (a page the banner goes into)."""
         if self.content_length_index >= 0:
             name, value = self.headers[self.content_length_index]
-            value = as_bytes(value)
+            if type(value) is not bytes:
+                value = as_bytes(value)
             if value.strip().isdigit():
                 self.headers[self.content_length_index] = (name, b"%d" % (int(value) + added))
 
