@@ -90,6 +90,8 @@ class ConsentMiddleware:
         # What every cookie name means, and our own cookie (enforcement/).
         self.verdicts = Verdicts(policy)
         self.consent_cookie = ConsentCookie(policy, normalize_keys(secret_keys), self.verdicts)
+        bits = self.verdicts.bits
+        self._own_bits = {False: bits.own_plain, True: bits.own_secure}  # by scheme
         # What shapes a request's consent besides the visitor's choice (signals/). The
         # geo headers are read only when the file names them (trusted).
         self.regimes = Regimes(policy, self.verdicts)
@@ -126,9 +128,9 @@ class ConsentMiddleware:
             await self.app(scope, receive, send)
             return
 
-        # 1. What the request carries.
+        # 1. What the request carries (over https, the consent cookie has its prefixed name).
         secure = self.consent_cookie.is_secure(scope)
-        request = self.requests.read(scope["headers"], self.verdicts.bits.own(secure))
+        request = self.requests.read(scope["headers"], self._own_bits[secure])
 
         # 2. The consent that applies, where the app and the template helpers read it.
         permit = self._permit(request)
@@ -161,11 +163,14 @@ class ConsentMiddleware:
 
     def _permit(self, request: RequestView) -> Permit:
         """The visitor's choice, under the regime of this request and its GPC signal."""
-        regime = self.regimes.of(request.country, request.subdivision)
+        regimes = self.regimes
+        regime = regimes.default
+        if request.country is not None:  # a geo header the file trusts
+            regime = regimes.of(request.country, request.subdivision)
         if request.token:
             reading = self.consent_cookie.read(request.token)
             if reading.permit is not None:
-                if regime is self.regimes.default:
+                if regime is regimes.default:
                     return reading.permit
                 return regime.current(reading, reading.permit)
             if reading.consent_id is not None:  # valid but outdated: ask again

@@ -121,20 +121,16 @@ class PageInjection:
             if message["type"] != "http.response.body":
                 self._head = self._body = b""  # nothing goes in: pass everything on
                 return ({**start, "headers": self._original_headers}, message)
-            return (start, *self._with_payloads(message))
+            return (start, *self.messages(message))
         if message["type"] != "http.response.body" or not (self._head or self._body):
             return (message,)
-        return self._with_payloads(message)
-
-    def _with_payloads(self, message: Message) -> tuple[Message, ...]:
-        """A body message with what belongs in it; nothing while all of it is held back."""
         more = message.get("more_body", False)
         if not more and not self._held:  # the whole page in one message: the usual case
             message["body"] = self._into_page(bytes(message.get("body", b"")))
             return (message,)
         body = self._insert(self._held + bytes(message.get("body", b"")), more)
         if not body and more:
-            return ()
+            return ()  # all of it held back for now
         message["body"] = body
         return (message,)
 
