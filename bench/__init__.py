@@ -2,7 +2,8 @@
 
 ``python -m bench`` serves the same Starlette shop behind each stack (the app alone,
 Starlette's ``SessionMiddleware``, ``ConsentMiddleware`` with several policies) with
-uvicorn, drives each with wrk over loopback and reads, over a window of each run, the
-server process's CPU time from ``/proc`` and the pages it counted. See
+uvicorn, and times groups of rows together: each row under a wrk of its own, the
+group's servers sharing one CPU, every server's CPU time and page count read over the
+same window. Overheads and their ratios are taken within each window. See
 docs/performance.md.
 """

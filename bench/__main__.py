@@ -1,4 +1,5 @@
-"""``python -m bench [--check]``: serve every stack, check it, time it, print the report.
+"""``python -m bench [--check]``: serve every stack, check every row, time the groups of
+rows together, print the report.
 
 With ``--check`` the exit status is 1 when a goal is missed; without it, 0 once the
 report is printed. A stack that fails its output check, a server that does not start,
@@ -22,16 +23,17 @@ from . import lua, wrk
 from .checks import CheckFailed, check_row, check_undeclared
 from .environment import Environment
 from .figures import Figures
-from .goals import missed
+from .goals import GOALS, INFORMATION, check_ratios, missed
+from .groups import GROUPS, check
 from .measure import MeasureError, run_rounds
 from .pinning import Pinning, available
 from .policies import example_policy
 from .report import RunSettings, render
-from .rows import ROWS
+from .rows import ROWS, ROWS_BY_KEY, SERVERS
 from .servers import ServerError, serving
 from .visitors import VISITORS, obtain
 
-ROUNDS, SECONDS, WARMUP = 7, 1.5, 0.3
+ROUNDS, SECONDS, WARMUP = 9, 1.5, 0.4
 QUICK_ROUNDS, QUICK_SECONDS = 1, 0.3  # a smoke run: every check, figures not to be quoted
 
 
@@ -43,7 +45,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--duration",
         type=float,
         default=SECONDS,
-        help=f"seconds of the timed window per row and round ({SECONDS})",
+        help=f"seconds of the timed window per group and round ({SECONDS})",
     )
     parser.add_argument(
         "--warmup",
@@ -79,19 +81,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not Path(wrk.WRK).exists():
         print(f"bench: {wrk.WRK} is missing; `make bench` installs it (apt)", file=sys.stderr)
         return 2
-    stacks = list(dict.fromkeys(row.stack for row in ROWS))
+    check(GROUPS)
+    check_ratios([*GOALS, *INFORMATION], GROUPS)
     pinning = Pinning.choose(available())
     try:
         with tempfile.TemporaryDirectory(prefix="consent-bench-") as tmp, ExitStack() as resources:
             workdir = Path(tmp)
-            progress(f"starting {len(stacks)} servers; {Pinning.describe(pinning)}")
+            progress(f"starting {len(SERVERS)} servers; {Pinning.describe(pinning)}")
             server_cpu = None if pinning is None else pinning.server
-            servers = resources.enter_context(serving(stacks, workdir, server_cpu))
+            servers = resources.enter_context(serving(SERVERS, workdir, server_cpu))
             progress(f"obtaining credentials for {args.visitors} visitors")
+            # From the first server of each stack; a second one verifies the same tokens.
             clients = {
-                stack: resources.enter_context(httpx2.Client(base_url=server.origin, timeout=10.0))
-                for stack, server in servers.items()
-                if stack != "bare"
+                name: resources.enter_context(httpx2.Client(base_url=server.origin, timeout=10.0))
+                for name, server in servers.items()
+                if name == server.stack and name != "bare"
             }
             visitors = obtain(clients, args.visitors)
             templates = {row.key: row.templates(visitors) for row in ROWS}
@@ -99,11 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_undeclared(example_policy())
             scripts = {}
             for row in ROWS:
-                check_row(row, templates[row.key], servers[row.stack])
+                check_row(row, templates[row.key], servers[row.server])
                 scripts[row.key] = workdir / f"{row.key}.lua"
                 scripts[row.key].write_text(lua.script(row.label, templates[row.key]))
             samples = run_rounds(
-                ROWS, servers, scripts, rounds=args.rounds, warmup=args.warmup,
+                GROUPS, ROWS_BY_KEY, servers, scripts, rounds=args.rounds, warmup=args.warmup,
                 window=args.duration, wrk_cpu=None if pinning is None else pinning.wrk,
                 progress=progress,
             )  # fmt: skip
@@ -112,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
     progress("done")
-    figures = Figures.of(ROWS, samples)
+    figures = Figures.of(GROUPS, samples)
     settings = RunSettings(
         args.rounds, args.duration, args.warmup, args.visitors, wrk.THREADS, wrk.CONNECTIONS,
         pinning,

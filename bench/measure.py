@@ -1,17 +1,18 @@
-"""Interleaved rounds; each row timed over a window inside a wrk run, counted by the server.
+"""Rounds of groups; each group timed over one window, all its rows at the same time.
 
-For each row and round, wrk starts loading the row's server. After a warm-up
-(connections open, the server's caches warm again after the other stacks had the CPU),
-the server's CPU time (``/proc``) and its page counter (``GET /served``, on a short
-connection of its own) are read, and read again when the window has passed; then wrk is
-stopped and its output checked. The row's figure for the round is ΔCPU ÷ Δpages, both
-counted by the server over the same window: neither wrk's start and stop, nor pages
-sent but not yet answered, nor the warm-up are in it. The counter's own requests are
-not pages and are not counted; one of them falls inside the window, a fraction of a ms
-among thousands of pages.
+For each group and round, one wrk per row starts loading that row's server, all at
+once. After a warm-up (connections open, the servers' caches warm again after the other
+groups had the CPU), every server's CPU time and page counter (``GET /served``, on a
+short connection of its own) are read, and read again, in the same order, when the
+window has passed; then every wrk is stopped and its output checked. A row's figure for
+the window is ΔCPU ÷ Δpages, both counted by its server over the same window: neither
+wrk's start and stop, nor pages sent but not yet answered, nor the warm-up are in it.
+The counter's own requests are not pages and are not counted; one of them falls inside
+the window, a fraction of a ms among thousands of pages.
 
-Interleaving spreads whatever else the machine does over all rows alike instead of
-over one.
+The servers of a group share one CPU: whatever else the machine does in a window hits
+all of them alike, and cancels in the differences and ratios taken within the window.
+Rotating the groups' order from round to round spreads the rest over all groups alike.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import http.client
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import procstat, wrk
+from .groups import Group, rotated
 from .rows import Row
 from .servers import Server
 
@@ -47,7 +50,7 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One timed window of one row."""
+    """One row in one timed window."""
 
     cpu_us: float  # server CPU time per page, µs
     pages: int  # pages the server served in the window
@@ -85,7 +88,7 @@ def pages_served(origin: str) -> int:
 def read_server(server: Server) -> Reading:
     """CPU time first, then the counter, at both ends of a window: two windows of the
     same length, a few ms apart."""
-    cpu_seconds = procstat.read(server.pid).seconds
+    cpu_seconds = procstat.cpu_seconds(server.pid)
     return Reading(cpu_seconds, pages_served(server.origin))
 
 
@@ -100,35 +103,60 @@ def cpu_us_per_page(before: Reading, after: Reading) -> float:
     return cpu_seconds / pages * 1e6
 
 
-def time_row(
-    server: Server, script: Path, *, warmup: float, window: float, wrk_cpu: int | None
-) -> Sample:
-    """One window of ``window`` seconds after ``warmup`` seconds of load."""
-    url = f"{server.origin}/"
-    with wrk.running(url, script, warmup + window + BACKSTOP_SECONDS, wrk_cpu) as load:
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one row of a group needs: the server it loads and its wrk script."""
+
+    key: str  # the row
+    server: Server
+    script: Path
+
+
+def time_group(
+    targets: Sequence[Target], *, warmup: float, window: float, wrk_cpu: int | None
+) -> dict[str, Sample]:
+    """One window of ``window`` seconds after ``warmup`` seconds of load, every row of the
+    group loading its own server at the same time; each row's sample, keyed by row."""
+    pids = [target.server.pid for target in targets]
+    if len(set(pids)) != len(pids) or len({target.key for target in targets}) != len(targets):
+        raise ValueError(f"a group loads each server once: {[target.key for target in targets]}")
+    seconds = warmup + window + BACKSTOP_SECONDS
+    with ExitStack() as started:
+        runs = [
+            started.enter_context(
+                wrk.running(f"{target.server.origin}/", target.script, seconds, wrk_cpu)
+            )
+            for target in targets
+        ]
         time.sleep(warmup)
-        load.pin()  # wrk's thread, if it started after wrk was pinned
-        before = read_server(server)
+        for run in runs:
+            run.pin()  # wrk's thread, if it started after wrk was pinned
+        before = [read_server(target.server) for target in targets]
         time.sleep(window)
-        after = read_server(server)
-        run = load.stop()
-    cpu_us = cpu_us_per_page(before, after)
-    pages = after.pages - before.pages
-    if pages > run.requests + wrk.CONNECTIONS:
-        raise MeasureError(
-            f"the {server.stack} server served {pages} pages in the window, wrk received "
-            f"{run.requests} in its whole run: something else loaded it"
-        )
-    return Sample(cpu_us, pages, run.requests_per_second)
+        after = [read_server(target.server) for target in targets]
+        for run in runs:
+            run.interrupt()  # all at once: none goes on loading the CPU alone
+        summaries = [run.stop() for run in runs]
+    samples = {}
+    for target, start, end, summary in zip(targets, before, after, summaries, strict=True):
+        cpu_us = cpu_us_per_page(start, end)
+        pages = end.pages - start.pages
+        if pages > summary.requests + wrk.CONNECTIONS:
+            raise MeasureError(
+                f"the {target.server.name} server served {pages} pages in the window, wrk "
+                f"received {summary.requests} in its whole run: something else loaded it"
+            )
+        samples[target.key] = Sample(cpu_us, pages, summary.requests_per_second)
+    return samples
 
 
-def rotated(rows: Sequence[Row], round_index: int) -> list[Row]:
-    start = round_index % len(rows)
-    return [*rows[start:], *rows[:start]]
+# Every group's samples, keyed by group then row: one per round.
+Samples = dict[str, dict[str, list[Sample]]]
 
 
 def run_rounds(
-    rows: Sequence[Row],
+    groups: Sequence[Group],
+    rows: Mapping[str, Row],
     servers: Mapping[str, Server],
     scripts: Mapping[str, Path],
     *,
@@ -137,15 +165,14 @@ def run_rounds(
     window: float,
     wrk_cpu: int | None,
     progress: Callable[[str], None],
-) -> dict[str, list[Sample]]:
-    """Every row's samples, one per round, keyed by row."""
-    samples: dict[str, list[Sample]] = {row.key: [] for row in rows}
+) -> Samples:
+    """Every round times every group once, in an order rotated from round to round."""
+    samples: Samples = {group.key: {key: [] for key in group.rows} for group in groups}
     for round_index in range(rounds):
         progress(f"round {round_index + 1}/{rounds}")
-        for row in rotated(rows, round_index):
-            sample = time_row(
-                servers[row.stack], scripts[row.key], warmup=warmup, window=window,
-                wrk_cpu=wrk_cpu,
-            )  # fmt: skip
-            samples[row.key].append(sample)
+        for group in rotated(groups, round_index):
+            targets = [Target(key, servers[rows[key].server], scripts[key]) for key in group.rows]
+            window_samples = time_group(targets, warmup=warmup, window=window, wrk_cpu=wrk_cpu)
+            for key, sample in window_samples.items():
+                samples[group.key][key].append(sample)
     return samples

@@ -1,22 +1,22 @@
-"""The printed report: one line per row, the goals with PASS/FAIL, the environment."""
+"""The printed report: a table per group, the goals with PASS/FAIL, the environment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .figures import BUSY_SPREAD, Figures
-from .goals import GOALS, INFORMATION, READ_ONLY, REFERENCE, Ratio
+from .figures import BUSY_SPREAD, Figures, RowFigure, Spread
+from .goals import GOALS, INFORMATION, Ratio
 from .pinning import Pinning
 
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:
     rounds: int
-    seconds: float  # the timed window of each row and round
+    seconds: float  # the timed window of each group and round
     warmup: float  # seconds of load before the window
     visitors: int
-    threads: int
-    connections: int
+    threads: int  # of each wrk
+    connections: int  # of each wrk
     pinning: Pinning | None
 
 
@@ -24,72 +24,94 @@ def _number(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _ratio_cells(key: str, figures: Figures) -> tuple[str, str, str]:
-    """The ratio, goal and verdict cells of a row: its goal, else its ratio to the reference."""
-    for goal in GOALS:
-        if goal.row == key:
-            verdict = "PASS" if goal.passed(figures) else "FAIL"
-            limit = f"≤ {goal.limit} × {goal.over_label}"  # noqa: RUF001 - a multiplication
-            return _number(goal.value(figures)), limit, verdict
-    if key == REFERENCE:
-        return "1.00", "reference", ""
-    for info in INFORMATION:
-        if info.row == key and info.over == REFERENCE:
-            return _number(info.value(figures)), f"(info, ÷ {info.over_label})", ""
-    return "", "", ""
+def _spread(spread: Spread | None, digits: int) -> tuple[str, str]:
+    """The median and the min-max cells."""
+    if spread is None:
+        return "-", ""
+    low, high = _number(spread.low, digits), _number(spread.high, digits)
+    return _number(spread.median, digits), f"{low}-{high}"
 
 
-def _information_line(figures: Figures) -> str:
-    ratios: list[Ratio] = [info for info in INFORMATION if info.over == READ_ONLY]
-    cells = " · ".join(f"{info.row} {_number(info.value(figures))}" for info in ratios)
-    read_only = figures.overhead_us(READ_ONLY)
+def _row_line(key: str, figure: RowFigure, width: int) -> str:
+    cpu, cpu_range = _spread(figure.cpu, 1)
+    overhead, overhead_range = _spread(figure.overhead, 1)
     return (
-        f"For information, overhead ÷ SessionMiddleware read-only overhead "
-        f"({_number(read_only, 1)} µs; no goal): {cells}"
+        f"{key:<16} {figure.row.label:<{width}} {figure.row.server:<19} {cpu:>11} "
+        f"{cpu_range:>13} {overhead:>8} {overhead_range:>11}"
+    ).rstrip()
+
+
+def _ratio_line(ratio: Ratio, figures: Figures, width: int) -> str:
+    value, spread = _spread(ratio.spread(figures), 2)
+    if value == "-":
+        value, spread = "n/a", "(a window's cost was not positive)"
+    line = f"{ratio.row:<16} {ratio.label:<{width}} {value:>6} {spread:>11}"
+    if ratio.limit is not None:
+        verdict = "PASS" if ratio.passed(figures) else "FAIL"
+        line += f"  ≤ {ratio.limit:<4g} {verdict}"
+    return line.rstrip()
+
+
+def _environment(settings: RunSettings, environment: str) -> str:
+    rounds = f"{settings.rounds} round{'s' if settings.rounds > 1 else ''}"
+    pinning = settings.pinning
+    sharing = "the machine's CPUs" if pinning is None else f"CPU {pinning.server}"
+    return (
+        f"{environment}; {rounds}, each timing every group once (order rotated), a window of "
+        f"{settings.seconds:g} s after {settings.warmup:g} s of warm-up; the rows of a group "
+        f"run concurrently, each under its own wrk -t{settings.threads} "
+        f"-c{settings.connections}, their servers sharing {sharing}; medians; "
+        f"{settings.visitors} visitors; {Pinning.describe(pinning)}"
     )
 
 
 def render(figures: Figures, settings: RunSettings, environment: str) -> str:
-    width = max(len(figure.row.label) for figure in figures.rows.values())
+    groups = list(figures.groups.values())
+    rows = {(group.group.key, key): group.row(key) for group in groups for key in group.group.rows}
+    width = max(len(figure.row.label) for figure in rows.values())
     header = (
-        f"{'row':<14} {'what':<{width}} {'stack':<19} {'CPU µs/req':>10} {'min-max':>13} "
-        f"{'overhead':>8} {'ratio':>6}  {'goal':<28} result"
+        f"{'row':<16} {'what':<{width}} {'server':<19} {'CPU µs/page':>11} {'min-max':>13} "
+        f"{'overhead':>8} {'min-max':>11}"
     )
     lines = [
-        "consent benchmark: the server's CPU time per page (µs), uvicorn serving the shop under",
-        "wrk over loopback, both counted by the server over a window of each run;",
-        "overhead = row - the bare app given the same request",
-        "",
-        header,
-        "-" * len(header),
+        "consent benchmark: the server's CPU time per page (µs), uvicorn serving the shop",
+        "under wrk over loopback, counted by each server over a window. The rows of a group",
+        "are timed at the same time, their servers sharing a CPU; overhead = the row - the",
+        "bare app given the same request, in the same window. Medians over the rounds.",
     ]
-    for key, figure in figures.rows.items():
-        row = figure.row
-        spread = f"{figure.min_us:.1f}-{figure.max_us:.1f}"
-        overhead = figures.overhead_us(key)
-        ratio, goal, verdict = _ratio_cells(key, figures)
-        lines.append(
-            f"{key:<14} {row.label:<{width}} {row.stack:<19} {figure.median_us:>10.1f} "
-            f"{spread:>13} {_number(overhead, 1) if overhead is not None else '-':>8} "
-            f"{ratio:>6}  {goal:<28} {verdict}".rstrip()
-        )
-    lines += ["", _information_line(figures)]
-    missed = [goal.row for goal in GOALS if not goal.passed(figures)]
-    met = len(GOALS) - len(missed)
-    summary = f"Goals: {met} of {len(GOALS)} met"
-    lines.append(summary + (f"; missed: {', '.join(missed)}" if missed else "."))
-    busy = [f"{key} {f.throughput_spread:.0%}" for key, f in figures.rows.items() if f.busy]
-    if busy:
-        lines.append(
-            f"warning: a busy machine: wrk's requests/s varied by more than {BUSY_SPREAD:.0%} "
-            f"across rounds for {', '.join(busy)}; the CPU figures are kept "
-            "(CPU time per page moves less than requests/s; see each row's min-max)"
-        )
+    for group in groups:
+        lines += ["", f"group {group.group.key}: {group.group.title}", header, "-" * len(header)]
+        lines += [_row_line(key, rows[group.group.key, key], width) for key in group.group.rows]
+
+    ratio_width = max(len(ratio.label) for ratio in (*GOALS, *INFORMATION))
+    ratio_header = (
+        f"{'goal':<16} {'ratio, each window':<{ratio_width}} {'median':>6} {'min-max':>11}"
+    )
     lines += [
         "",
-        f"{environment}; {settings.rounds} round{'s' if settings.rounds > 1 else ''} "
-        f"of {settings.seconds:g} s per row (after {settings.warmup:g} s of warm-up), "
-        f"interleaved, medians; wrk -t{settings.threads} -c{settings.connections}, "
-        f"{settings.visitors} visitors; {Pinning.describe(settings.pinning)}",
+        f"Goals: a ratio in each window (of rows timed together), median over "
+        f"{settings.rounds} round{'s' if settings.rounds > 1 else ''}",
+        f"{ratio_header}  limit  result",
+        "-" * (len(ratio_header) + 15),
+        *(_ratio_line(goal, figures, ratio_width) for goal in GOALS),
+        "",
+        "For information (no goal):",
+        *(_ratio_line(info, figures, ratio_width) for info in INFORMATION),
+        "",
     ]
+    missed = [goal.row for goal in GOALS if not goal.passed(figures)]
+    summary = f"Goals: {len(GOALS) - len(missed)} of {len(GOALS)} met"
+    lines.append(summary + (f"; missed: {', '.join(missed)}" if missed else "."))
+    busy: dict[str, float] = {}  # by group: the largest spread of its rows' requests/s
+    for (group_key, _), figure in rows.items():
+        if figure.busy:
+            busy[group_key] = max(busy.get(group_key, 0.0), figure.throughput_spread)
+    if busy:
+        spreads = ", ".join(f"{key} {spread:.0%}" for key, spread in busy.items())
+        lines.append(
+            f"warning: a busy machine: wrk's requests/s varied by more than {BUSY_SPREAD:.0%} "
+            f"across rounds in groups {spreads}; the ratios are kept (taken within each window, "
+            "where all the rows of a group shared whatever else ran; see their min-max)"
+        )
+    lines += ["", _environment(settings, environment)]
     return "\n".join(lines)

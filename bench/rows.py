@@ -1,8 +1,10 @@
 """The timed rows: which stack, which requests, what its output must show, its baseline.
 
-A consent row's overhead is its CPU per request minus that of the bare app receiving
-the same request without the consent cookie (a ``bare-*`` row), measured in the same
-rounds. Rows follow their baseline, so that rotating the order keeps them close in time.
+A row's overhead is its CPU per page minus that of the bare app receiving the same
+request without the credential (a ``bare-*`` row), measured in the same window: the rows
+compared are timed together (bench/groups.py). Each goal's reference is the re-signing
+session given the goal's own request plus its session cookie (``session-resign``,
+``session-resign-b``, ``session-resign-c``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ def _undecided(visitor: Visitor, stack: str) -> list[str]:
     return visitor.jar.undecided()
 
 
+def _undecided_credential(visitor: Visitor, stack: str) -> list[str]:
+    """(c)'s cookies and a session: the reference given (c)'s request."""
+    return [*visitor.jar.undecided(), visitor.credential(stack)]
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     key: str
@@ -63,6 +70,13 @@ class Row:
     fresh: int = 0  # never-seen cookie names added to each request
     hidden: tuple[str, ...] = ()  # request cookie names the app must never receive
     csp: bool = False  # responses carry a Content-Security-Policy
+    # Which server of the stack: two rows of one stack timed together need two processes.
+    instance: int = 1
+
+    @property
+    def server(self) -> str:
+        """The name of the server the row loads: the stack's, or ``STACK-N`` for the Nth."""
+        return self.stack if self.instance == 1 else f"{self.stack}-{self.instance}"
 
     def templates(self, visitors: Sequence[Visitor]) -> tuple[RequestTemplate, ...]:
         """One request per visitor; each says where it is (CF-IPCountry), as behind a CDN."""
@@ -85,15 +99,22 @@ ROWS = (
         baseline="bare-a"),
     Row("regimes-csp", "(a) with regimes + CSP", "consent-regimes-csp", Expect.DECIDED,
         _decided, baseline="bare-a", csp=True),
-    Row("known-200", f"(a) + {MANY} known undeclared names", "consent", Expect.DECIDED,
-        _decided_known, hidden=KNOWN_NAMES),
-    Row("unseen-200", f"(a) + {MANY} never-seen names", "consent", Expect.DECIDED, _decided,
-        fresh=MANY),
     Row("bare-b", "app alone, (b)'s request", "bare", Expect.BARE, _bare_undeclared),
+    Row("session-resign-b", "SessionMiddleware re-signed, (b)'s request (reference)",
+        "session-resign", Expect.SESSION_RESIGNED, _decided_undeclared, baseline="bare-b"),
     Row("b", "(b) decided + 3 undeclared cookies", "consent", Expect.DECIDED,
         _decided_undeclared, baseline="bare-b", hidden=UNDECLARED),
     Row("bare-c", "app alone, (c)'s request", "bare", Expect.BARE, _undecided),
+    Row("session-resign-c", "SessionMiddleware re-signed, (c)'s request (reference)",
+        "session-resign", Expect.SESSION_RESIGNED, _undecided_credential, baseline="bare-c"),
     Row("c", "(c) undecided, banner rendered", "consent", Expect.UNDECIDED, _undecided,
         baseline="bare-c"),
+    Row("known-200", f"(a) + {MANY} known undeclared names", "consent", Expect.DECIDED,
+        _decided_known, hidden=KNOWN_NAMES),
+    # A second consent server: both 200-name rows are timed together.
+    Row("unseen-200", f"(a) + {MANY} never-seen names", "consent", Expect.DECIDED, _decided,
+        fresh=MANY, instance=2),
 )  # fmt: skip
 ROWS_BY_KEY = {row.key: row for row in ROWS}
+# Every server the rows load, by name: what it serves.
+SERVERS = {row.server: row.stack for row in ROWS}

@@ -1,4 +1,8 @@
-"""Start one uvicorn process per stack and make sure each pid is the process that serves."""
+"""Start one uvicorn process per server and make sure each pid is the process that serves.
+
+A server is named after its stack; a second server of one stack (for two rows of that
+stack timed at the same time) after the stack and its number: ``consent-2``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +30,12 @@ class ServerError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Server:
-    stack: str
+    stack: str  # what it serves (bench/stacks.py)
     origin: str  # http://127.0.0.1:PORT
     pid: int  # the serving process, whose CPU time is read
     http: str  # what uvicorn picked: httptools or h11
     loop: str  # uvloop or asyncio
+    name: str  # the stack's name, or ``consent-2`` for a second server of it
 
 
 def _free_port() -> int:
@@ -41,7 +46,7 @@ def _free_port() -> int:
 
 
 def _environment(workdir: Path) -> dict[str, str]:
-    # The records store of this stack alone; bench importable from any working directory.
+    # The records store of this server alone; bench importable from any working directory.
     path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))
     return {
         **os.environ,
@@ -51,31 +56,31 @@ def _environment(workdir: Path) -> dict[str, str]:
 
 
 def _wait_until_serving(
-    stack: str, process: subprocess.Popen[bytes], origin: str, log: Path, cpu: int | None
+    name: str, stack: str, process: subprocess.Popen[bytes], origin: str, log: Path, cpu: int | None
 ) -> Server:
     deadline = time.monotonic() + START_TIMEOUT
     with httpx2.Client(base_url=origin, timeout=5.0) as client:
         while True:
             if process.poll() is not None:
                 output = log.read_text(encoding="utf-8", errors="replace")
-                raise ServerError(f"the {stack} server exited ({process.returncode}):\n{output}")
+                raise ServerError(f"the {name} server exited ({process.returncode}):\n{output}")
             try:
                 info = client.get("/server").raise_for_status().json()
                 break
             except httpx2.TransportError:
                 if time.monotonic() > deadline:
-                    raise ServerError(f"the {stack} server did not answer in time") from None
+                    raise ServerError(f"the {name} server did not answer in time") from None
                 time.sleep(0.05)
     if info["pid"] != process.pid:
         raise ServerError(
-            f"the {stack} server answers from pid {info['pid']}, not from the process "
+            f"the {name} server answers from pid {info['pid']}, not from the process "
             f"started ({process.pid}): its CPU time would not be the server's"
         )
     if cpu is not None:
         pin(process.pid, cpu)  # any thread started since it was pinned at start
         if affinity(process.pid) != {cpu}:
-            raise ServerError(f"the {stack} server could not be pinned to CPU {cpu}")
-    return Server(stack, origin, process.pid, info["http"], info["loop"])
+            raise ServerError(f"the {name} server could not be pinned to CPU {cpu}")
+    return Server(stack, origin, process.pid, info["http"], info["loop"], name)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -89,24 +94,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def serving(
-    stacks: Sequence[str], workdir: Path, cpu: int | None = None
+    servers: Mapping[str, str], workdir: Path, cpu: int | None = None
 ) -> Iterator[dict[str, Server]]:
-    """Serve each stack with ``python -m bench.serve STACK --port N``; stop them all at exit.
+    """Serve each stack of ``servers`` (name → stack) with ``python -m bench.serve STACK
+    --port N``; stop them all at exit. The servers are keyed by name.
 
     With ``cpu``, each server is pinned to that CPU right after it starts (the
     interpreter is still starting: one thread, whose affinity later threads inherit).
     """
     with ExitStack() as cleanup:
         started = []
-        for stack in stacks:
-            stack_dir = workdir / stack
-            stack_dir.mkdir()
+        for name, stack in servers.items():
+            server_dir = workdir / name
+            server_dir.mkdir()
             port = _free_port()
-            log = stack_dir / "server.log"
+            log = server_dir / "server.log"
             output = cleanup.enter_context(log.open("wb"))
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "bench.serve", stack, "--port", str(port)],
-                env=_environment(stack_dir),
+                env=_environment(server_dir),
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
@@ -114,9 +120,9 @@ def serving(
             if cpu is not None:
                 with suppress(ProcessLookupError):  # exited already: the wait says why
                     pin(process.pid, cpu)
-            started.append((stack, process, f"http://127.0.0.1:{port}", log))
+            started.append((name, stack, process, f"http://127.0.0.1:{port}", log))
         # All start together; then each is waited for in turn.
         yield {
-            stack: _wait_until_serving(stack, process, origin, log, cpu)
-            for stack, process, origin, log in started
+            name: _wait_until_serving(name, stack, process, origin, log, cpu)
+            for name, stack, process, origin, log in started
         }

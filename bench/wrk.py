@@ -3,8 +3,10 @@
 wrk takes whole seconds only (``-d1s``), so it is started with a longer duration and
 stopped with SIGINT, on which it stops sending and prints its summary as usual (over
 the time it actually ran). The benchmark times a window inside the run (bench/measure.py)
-and uses wrk's own count only for its requests/s. A run with any error is refused: a
-failed request is not a request the server served.
+and uses wrk's own count only for its requests/s and to check that the server served no
+page wrk did not send. A run with any error is refused: a failed request is not a request
+the server served. The rows of a group are timed together, each under a wrk of its own:
+all are interrupted first, then each one's summary is read.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .pinning import pin
 
 WRK = "/usr/bin/wrk"
 THREADS = 1
-CONNECTIONS = 32  # more than the server can answer at once: it is saturated, as under load
+CONNECTIONS = 16  # per wrk, more than a server answers at once: it is saturated, as under load
 
 _REQUESTS = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", re.MULTILINE)
 _NON_2XX_3XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)", re.MULTILINE)
@@ -63,7 +65,7 @@ def parse(output: str) -> WrkRun:
 
 
 def command(url: str, script: Path, seconds: float) -> list[str]:
-    """``wrk -t1 -c32 -dN -s SCRIPT URL``, ``N`` whole seconds, at least ``seconds`` + 1.
+    """``wrk -t1 -c16 -dN -s SCRIPT URL``, ``N`` whole seconds, at least ``seconds`` + 1.
 
     The ``-d`` is only a backstop: SIGINT ends the run.
     """
@@ -79,6 +81,8 @@ class Load:
     def __init__(self, process: subprocess.Popen[str], cpu: int | None) -> None:
         self._process = process
         self._cpu = cpu
+        self._interrupted = False
+        self._ended_early = False
 
     @property
     def pid(self) -> int:
@@ -90,17 +94,27 @@ class Load:
             with suppress(ProcessLookupError):  # wrk ended already: stop() says why
                 pin(self._process.pid, self._cpu)
 
-    def stop(self) -> WrkRun:
+    def interrupt(self) -> None:
         """SIGINT, on which wrk stops sending and prints its summary (over the time it
-        ran); :class:`WrkError` if it had already ended, or reported failed requests."""
-        process = self._process
-        if process.poll() is not None:
-            stdout, stderr = process.communicate()
-            raise WrkError(f"wrk ended before it was stopped:\n{stdout}{stderr}")
+        ran); once. A wrk that had already ended is noted: :meth:`stop` refuses its run."""
+        if self._interrupted:
+            return
+        self._interrupted = True
+        if self._process.poll() is not None:
+            self._ended_early = True
+            return
         # Before wrk installs its handler SIGINT is ignored, and the run would end at -d
         # instead: harmless, the window has passed.
-        process.send_signal(signal.SIGINT)
+        self._process.send_signal(signal.SIGINT)
+
+    def stop(self) -> WrkRun:
+        """Interrupt wrk (if not yet) and read its summary; :class:`WrkError` if it had
+        ended before, or reported failed requests."""
+        self.interrupt()
+        process = self._process
         stdout, stderr = process.communicate(timeout=30)
+        if self._ended_early:
+            raise WrkError(f"wrk ended before it was stopped:\n{stdout}{stderr}")
         # A Lua error in the script is only a line on stderr: wrk goes on with plain requests.
         if process.returncode != 0 or stderr.strip():
             raise WrkError(f"wrk exited with status {process.returncode}:\n{stdout}{stderr}")
@@ -125,7 +139,7 @@ def running(url: str, script: Path, seconds: float, cpu: int | None = None) -> I
 
 
 def run(url: str, script: Path, seconds: float, cpu: int | None = None) -> WrkRun:
-    """``wrk -t1 -c32 -s SCRIPT URL`` for ``seconds``, then its summary."""
+    """``wrk -t1 -c16 -s SCRIPT URL`` for ``seconds``, then its summary."""
     with running(url, script, seconds, cpu) as load:
         time.sleep(seconds)
         return load.stop()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,12 +37,22 @@ from bench.cookies import (
     fresh_names,
 )
 from bench.environment import cpu_model
-from bench.figures import Figures
-from bench.goals import GOALS, INFORMATION, READ_ONLY, REFERENCE, Ratio, missed
-from bench.measure import MeasureError, Reading, Sample, cpu_us_per_page, parse_served, rotated
+from bench.figures import Figures, Spread
+from bench.goals import (
+    GOALS,
+    INFORMATION,
+    READ_ONLY,
+    REFERENCE,
+    Ratio,
+    check_ratios,
+    missed,
+    window_ratios,
+)
+from bench.groups import GROUPS, GROUPS_BY_KEY, Group, GroupError, check, rotated
+from bench.measure import MeasureError, Reading, Sample, Target, cpu_us_per_page, parse_served
 from bench.pinning import Pinning, affinity, available, pin, threads
 from bench.report import RunSettings, render
-from bench.rows import ROWS, ROWS_BY_KEY
+from bench.rows import ROWS, ROWS_BY_KEY, SERVERS
 from bench.servers import Server
 from bench.shop import greeting
 from bench.stacks import STACKS
@@ -74,6 +86,33 @@ def test_the_cpu_time_read_from_proc_agrees_with_the_process_clock() -> None:
     after, spent = procstat.read(os.getpid()), time.process_time() - clock
     tick = 1 / procstat.TICKS_PER_SECOND
     assert after.seconds - before.seconds == pytest.approx(spent, abs=3 * tick)
+
+
+def test_the_process_cpu_clock_agrees_with_proc_stat_to_a_tick() -> None:
+    """The benchmark reads the CPU-time clock: /proc/<pid>/stat's total, in ns, not ticks."""
+    code = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+    with subprocess.Popen([sys.executable, "-c", code]) as child:  # noqa: S603 - our own code
+        time.sleep(0.15)
+        stat, clock = procstat.read(child.pid).seconds, procstat.cpu_seconds(child.pid)
+        assert clock != round(clock, 2)  # finer than ticks of 10 ms (one chance in 100 not)
+        assert stat <= clock + 1e-9
+        assert clock - stat < 3 / procstat.TICKS_PER_SECOND
+        child.wait()
+    with pytest.raises(ProcessLookupError):
+        procstat.cpu_seconds(child.pid)
+
+
+def test_the_process_cpu_clock_counts_every_thread() -> None:
+    before = procstat.cpu_seconds(os.getpid())
+
+    def work() -> None:
+        while time.thread_time() < 0.2:  # this thread's own CPU time
+            sum(range(10_000))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert procstat.cpu_seconds(os.getpid()) - before >= 0.2
 
 
 # --- wrk's output ---------------------------------------------------------------------
@@ -129,9 +168,9 @@ def test_a_wrk_run_without_requests_is_refused(output: str) -> None:
         wrk.parse(output)
 
 
-def test_wrk_runs_one_thread_and_32_connections_with_a_backstop_duration() -> None:
+def test_wrk_runs_one_thread_and_16_connections_with_a_backstop_duration() -> None:
     command = wrk.command("http://127.0.0.1:1/", Path("a.lua"), 1.8)
-    assert command[:4] == [wrk.WRK, "-t1", "-c32", "-d3s"]  # -d: at least 1 s more
+    assert command[:4] == [wrk.WRK, "-t1", "-c16", "-d3s"]  # -d: at least 1 s more
     assert command[4:] == ["-s", "a.lua", "http://127.0.0.1:1/"]
 
 
@@ -226,70 +265,217 @@ def test_the_page_counter_is_read_from_the_served_route() -> None:
 
 
 def test_the_warmup_is_an_option_and_the_quick_run_keeps_it() -> None:
-    assert (_arguments([]).warmup, _arguments([]).duration, _arguments([]).rounds) == (0.3, 1.5, 7)
+    assert (_arguments([]).warmup, _arguments([]).duration, _arguments([]).rounds) == (0.4, 1.5, 9)
     assert _arguments(["--warmup", "0.5"]).warmup == 0.5
     quick = _arguments(["--quick", "--warmup", "0.1"])
     assert (quick.rounds, quick.duration, quick.warmup) == (1, 0.3, 0.1)
+    assert _arguments(["--quick"]).warmup == 0.4
     with pytest.raises(SystemExit):
         _arguments(["--warmup", "-1"])
 
 
-# --- ratios, goals and the report ------------------------------------------------------
+# --- groups -----------------------------------------------------------------------------------
 
 
-def samples(
-    cpu: Mapping[str, list[float]], rates: Mapping[str, list[float]] | None = None
-) -> dict[str, list[Sample]]:
-    """Samples for every row: ``cpu[key]`` per round (µs), steady requests/s by default."""
-    rounds = len(next(iter(cpu.values())))
-    out = {}
-    for row in ROWS:
-        values = cpu[row.key]
-        speeds = (rates or {}).get(row.key, [10_000.0] * rounds)
-        out[row.key] = [Sample(v, 1000, r) for v, r in zip(values, speeds, strict=True)]
+def test_the_groups_can_be_timed_as_they_are() -> None:
+    check(GROUPS)
+    check_ratios([*GOALS, *INFORMATION], GROUPS)
+    for group in GROUPS:
+        servers = [ROWS_BY_KEY[key].server for key in group.rows]
+        assert len(set(servers)) == len(servers), group.key  # one wrk per server at a time
+        assert [ROWS_BY_KEY[key].stack for key in group.rows].count("bare") <= 1
+    assert {key for group in GROUPS for key in group.rows} == set(ROWS_BY_KEY)
+
+
+def test_every_goal_has_its_rows_their_baselines_and_its_reference_in_its_group() -> None:
+    for ratio in (*GOALS, *INFORMATION):
+        rows = GROUPS_BY_KEY[ratio.group].rows
+        assert ratio.row in rows, ratio
+        assert ratio.over in rows, ratio
+        for key in (ratio.row, ratio.over):
+            baseline = ROWS_BY_KEY[key].baseline
+            assert ratio.whole or baseline in rows, ratio
+    # (a), (b) and (c) over the re-signing session given the same request, same bare row.
+    for goal in GOALS[:3]:
+        row, over = ROWS_BY_KEY[goal.row], ROWS_BY_KEY[goal.over]
+        assert over.stack == REFERENCE
+        assert over.expect.name == "SESSION_RESIGNED"
+        assert row.baseline == over.baseline == f"bare-{goal.row}"
+
+
+def test_each_reference_gets_its_goal_s_request_with_a_session_instead_of_consent() -> None:
+    people = visitors(3)
+    for key, reference in (
+        ("a", "session-resign"),
+        ("b", "session-resign-b"),
+        ("c", "session-resign-c"),
+    ):
+        row, over = ROWS_BY_KEY[key], ROWS_BY_KEY[reference]
+        for visitor in people:
+            credential = f"cred=v{visitor.index}.session-resign"
+            sent = row.pieces(visitor, row.stack)
+            if key == "c":  # an undecided visitor has no consent cookie: a session is added
+                assert over.pieces(visitor, over.stack) == [*sent, credential]
+            else:
+                consent = f"cred=v{visitor.index}.consent"
+                assert over.pieces(visitor, over.stack) == [
+                    credential if piece == consent else piece for piece in sent
+                ]
+            bare = ROWS_BY_KEY[row.baseline or ""].pieces(visitor, "bare")
+            assert [piece for piece in sent if not piece.startswith("cred=")] == bare
+
+
+def test_two_rows_of_one_stack_timed_together_load_two_servers() -> None:
+    known, unseen = ROWS_BY_KEY["known-200"], ROWS_BY_KEY["unseen-200"]
+    assert known.stack == unseen.stack == "consent"
+    assert (known.server, unseen.server) == ("consent", "consent-2")
+    assert SERVERS == {
+        "bare": "bare",
+        "session-resign": "session-resign",
+        "session": "session",
+        "consent": "consent",
+        "consent-large": "consent-large",
+        "consent-regimes-csp": "consent-regimes-csp",
+        "consent-2": "consent",
+    }
+
+
+@pytest.mark.parametrize(
+    ("groups", "problem"),
+    [
+        ((Group("x", "", ("a", "b", "bare-a", "bare-b")), *GROUPS), "rows on one server"),
+        ((Group("x", "", ("a", "large")), *GROUPS), "without its baseline bare-a"),
+        ((Group("x", "", ("nope",)), *GROUPS), "no such rows"),
+        ((Group("a", "", ("bare-a",)), *GROUPS), "two groups of one name"),
+        (GROUPS[:-1], "rows in no group"),
+    ],
+)
+def test_groups_that_cannot_be_timed_are_refused(groups: tuple[Group, ...], problem: str) -> None:
+    with pytest.raises(GroupError, match=problem):
+        check(groups)
+
+
+def test_a_ratio_whose_rows_are_not_timed_together_is_refused() -> None:
+    with pytest.raises(GroupError, match="not in group"):
+        check_ratios([Ratio("b", "b", REFERENCE, "(b) ÷ the (a) reference", 0.6)], GROUPS)
+    with pytest.raises(GroupError, match="no group"):
+        check_ratios([Ratio("z", "a", REFERENCE, "?")], GROUPS)
+
+
+def test_rounds_rotate_the_order_of_the_groups() -> None:
+    orders = [[group.key for group in rotated(GROUPS, index)] for index in range(len(GROUPS))]
+    assert {order[0] for order in orders} == {group.key for group in GROUPS}
+    assert all(sorted(order) == sorted(orders[0]) for order in orders)
+    assert rotated(GROUPS, len(GROUPS)) == list(GROUPS)
+
+
+# --- per-window ratios, medians, goals and the report ------------------------------------------
+
+
+def window_samples(
+    cpu: Mapping[str, Mapping[str, list[float]]],
+    rates: Mapping[tuple[str, str], list[float]] | None = None,
+) -> dict[str, dict[str, list[Sample]]]:
+    """Samples of every group: ``cpu[group][row]`` per round (µs), steady requests/s."""
+    out: dict[str, dict[str, list[Sample]]] = {}
+    for group, rows in cpu.items():
+        out[group] = {}
+        for key, values in rows.items():
+            speeds = (rates or {}).get((group, key), [10_000.0] * len(values))
+            out[group][key] = [Sample(v, 1000, r) for v, r in zip(values, speeds, strict=True)]
     return out
 
 
-def steady(**medians: float) -> dict[str, list[float]]:
-    """Three rounds per row around each median, one of them an outlier the median ignores."""
-    return {key.replace("_", "-"): [m - 1, m, m + 40] for key, m in medians.items()}
-
-
-# bare 50; the reference (session re-signed) overhead 40, the read-only session's 25;
-# (a) 20 → 0.5 (a goal met exactly; 0.8 of the read-only session, which would miss it);
-# (b) 30 over a bare of 52 → 0.75 (missed); (c) 30 over 48 → 0.75; large 22 → 1.1 times
-# (a), exactly; the 200-name rows: 500 / 240 → 2.083 (missed).
-PASSING_AND_FAILING = steady(
-    bare_a=50, bare_b=52, bare_c=48, session_resign=90, session=75, a=70, b=82, c=78,
-    large=72, regimes_csp=86, known_200=240, unseen_200=500,
-)  # fmt: skip
+# Three windows per group. Group a: the host slows the second window down and speeds the
+# third up, for all its rows alike. (a)'s overhead is 20, 25, 24 µs over a reference of
+# 40, 50, 30: ratios 0.5, 0.5, 0.8, median 0.5 (met, exactly), where the medians'
+# ratio would be 24 / 40 = 0.6. (b) 30 over 40 in every window: 0.75 (missed); (c) 0.75
+# (met); large 22 over (a)'s 20: 1.1 (met, exactly); 500 / 240 = 2.08 (missed).
+WINDOWS = {
+    "a": {
+        "bare-a": [50.0, 60.0, 45.0],
+        "session-resign": [90.0, 110.0, 75.0],
+        "session": [75.0, 95.0, 65.0],
+        "a": [70.0, 85.0, 69.0],
+    },
+    "b": {
+        "bare-b": [52.0, 50.0, 54.0],
+        "session-resign-b": [92.0, 90.0, 94.0],
+        "b": [82.0, 80.0, 84.0],
+    },
+    "c": {
+        "bare-c": [48.0, 48.0, 48.0],
+        "session-resign-c": [88.0, 88.0, 88.0],
+        "c": [78.0, 78.0, 78.0],
+    },
+    "large": {"bare-a": [50.0, 50.0, 50.0], "a": [70.0, 70.0, 70.0], "large": [72.0, 72.0, 72.0]},
+    "regimes-csp": {
+        "bare-a": [50.0, 50.0, 50.0],
+        "session-resign": [90.0, 90.0, 90.0],
+        "regimes-csp": [86.0, 86.0, 86.0],
+    },
+    "200": {"known-200": [240.0, 240.0, 240.0], "unseen-200": [500.0, 500.0, 500.0]},
+}
 SETTINGS = RunSettings(
-    rounds=3, seconds=1.5, warmup=0.3, visitors=64, threads=1, connections=32,
+    rounds=3, seconds=1.5, warmup=0.4, visitors=64, threads=1, connections=16,
     pinning=Pinning(server=1, wrk=0),
 )  # fmt: skip
 
 
-def test_a_row_figure_is_the_median_of_its_rounds_and_overhead_subtracts_its_baseline() -> None:
-    figures = Figures.of(ROWS, samples(PASSING_AND_FAILING))
-    assert figures.cpu_us("a") == 70
-    assert (figures.rows["a"].min_us, figures.rows["a"].max_us) == (69, 110)
-    assert figures.overhead_us("a") == 20
-    assert figures.overhead_us("b") == 30  # over bare-b, not bare-a
-    assert figures.overhead_us("c") == 30  # over bare-c
-    assert figures.overhead_us("known-200") is None  # compared as whole CPU only
+def figures_of(cpu: Mapping[str, Mapping[str, list[float]]] = WINDOWS) -> Figures:
+    return Figures.of(GROUPS, window_samples(cpu))
+
+
+def test_a_ratio_is_taken_in_each_window_and_only_then_the_median() -> None:
+    assert window_ratios([20, 25, 24], [40, 50, 30]) == [0.5, 0.5, 0.8]
+    assert window_ratios([20, 25], [40, 0]) is None  # a window without a positive cost
+    assert window_ratios([20, 25], [40, -1]) is None
+    with pytest.raises(ValueError, match="one numerator per denominator"):
+        window_ratios([1, 2], [3])
+    assert Spread.of([0.5, 0.8, 0.5]) == Spread(0.5, 0.5, 0.8)
+    assert Spread.of([4.0, 1.0, 2.0, 3.0]) == Spread(2.5, 1.0, 4.0)  # an even count: the mean
+    with pytest.raises(ValueError, match="no value"):
+        Spread.of([])
+    goal = GOALS[0]
+    figures = figures_of()
+    assert goal.windows(figures) == pytest.approx([0.5, 0.5, 0.8])
+    assert goal.spread(figures) == pytest.approx(Spread(0.5, 0.5, 0.8))
+    assert goal.value(figures) == 0.5  # not 0.6, the ratio of the medians
+
+
+def test_a_row_s_overhead_is_taken_over_its_baseline_in_the_same_window() -> None:
+    figures = figures_of()
+    group = figures.groups["a"]
+    assert group.rounds == 3
+    assert group.cpu_us("a") == [70.0, 85.0, 69.0]
+    assert group.overhead_us("a") == [20.0, 25.0, 24.0]
+    assert group.overhead_us("bare-a") is None
+    row = group.row("a")
+    assert (row.cpu, row.overhead) == (Spread(70.0, 69.0, 85.0), Spread(24.0, 20.0, 25.0))
+    assert figures.groups["b"].overhead_us("b") == [30.0, 30.0, 30.0]  # over bare-b
+    assert figures.groups["200"].overhead_us("known-200") is None  # whole CPU only
+    assert list(figures.groups) == [group.key for group in GROUPS]
+    assert list(figures.groups["a"].rows) == ["bare-a", "session-resign", "session", "a"]
+
+
+def test_a_group_needs_one_sample_per_round_for_every_row() -> None:
+    uneven = {**WINDOWS, "c": {**WINDOWS["c"], "c": [78.0, 78.0]}}
+    with pytest.raises(ValueError, match="one sample per round"):
+        figures_of(uneven)
 
 
 def test_the_reference_is_the_session_re_signed_per_response() -> None:
     """DESIGN.md: "SessionMiddleware overhead (a valid session, re-signed per response)"."""
     assert REFERENCE == "session-resign"
     assert ROWS_BY_KEY[REFERENCE].expect.name == "SESSION_RESIGNED"
-    assert "(reference)" in ROWS_BY_KEY[REFERENCE].label
+    for goal in GOALS[:3]:
+        assert "(reference)" in ROWS_BY_KEY[goal.over].label
+        assert ROWS_BY_KEY[goal.over].stack == REFERENCE
     assert ROWS_BY_KEY[READ_ONLY].expect.name == "SESSION_READ"
-    assert {goal.over for goal in GOALS[:3]} == {REFERENCE}
 
 
-def test_goal_ratios_divide_the_right_overheads() -> None:
-    figures = Figures.of(ROWS, samples(PASSING_AND_FAILING))
+def test_goal_ratios_divide_the_right_overheads_window_by_window() -> None:
+    figures = figures_of()
     values = {goal.row: goal.value(figures) for goal in GOALS}
     assert values == {
         "a": pytest.approx(0.5),
@@ -299,40 +485,56 @@ def test_goal_ratios_divide_the_right_overheads() -> None:
         "unseen-200": pytest.approx(500 / 240),
     }
     assert [goal.row for goal in missed(figures)] == ["b", "unseen-200"]
-    over_reference = {
-        info.row: info.value(figures) for info in INFORMATION if info.over == REFERENCE
-    }
-    assert over_reference == {
-        "session": pytest.approx(25 / 40),
-        "regimes-csp": pytest.approx(36 / 40),
-    }
-    read_only = {info.row: info.value(figures) for info in INFORMATION if info.over == READ_ONLY}
-    assert read_only == {
-        "a": pytest.approx(20 / 25),
-        "b": pytest.approx(30 / 25),
-        "c": pytest.approx(30 / 25),
-        "large": pytest.approx(22 / 25),
-        "regimes-csp": pytest.approx(36 / 25),
+    information = {info.label: info.value(figures) for info in INFORMATION}
+    assert information == {
+        "session read only ÷ session re-signed": pytest.approx(20 / 30),  # 25/40, 35/50, 20/30
+        "regimes + CSP ÷ session re-signed": pytest.approx(0.9),
+        "(a) ÷ session read only": pytest.approx(0.8),  # 20/25, 25/35, 24/20
     }
     assert all(info.limit is None for info in INFORMATION)
+    assert all(info.passed(figures) is None for info in INFORMATION)
 
 
-def test_a_goal_over_a_cost_that_is_not_positive_is_missed() -> None:
-    cpu = dict(PASSING_AND_FAILING, **{REFERENCE: PASSING_AND_FAILING["bare-a"]})  # no overhead
-    figures = Figures.of(ROWS, samples(cpu))
-    goal = Ratio("a", REFERENCE, "session re-signed", 0.5)
-    assert goal.value(figures) is None
-    assert goal.passed(figures) is False
-    assert [goal.row for goal in missed(figures)] == ["a", "b", "c", "unseen-200"]
+def test_a_goal_with_a_window_whose_cost_is_not_positive_is_missed() -> None:
+    free = {**WINDOWS, "a": {**WINDOWS["a"], REFERENCE: [90.0, 60.0, 75.0]}}  # 0 in window 2
+    figures = figures_of(free)
+    assert GOALS[0].windows(figures) is None
+    assert GOALS[0].value(figures) is None
+    assert GOALS[0].passed(figures) is False
+    assert [goal.row for goal in missed(figures)] == ["a", "b", "unseen-200"]
+    text = render(figures, SETTINGS, "env")
+    assert re.search(r"^a\s+\(a\) ÷ session re-signed\s+n/a .*not positive.*FAIL$", text, re.M)
 
 
-def test_the_report_shows_every_row_and_each_goal_with_its_verdict() -> None:
-    figures = Figures.of(ROWS, samples(PASSING_AND_FAILING))
-    text = render(figures, SETTINGS, "CPython 3.x on a test machine")
-    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
-    for row in ROWS:
-        assert row.label in lines[row.key]
-    verdicts = {key: lines[key].split()[-1] for key in ("a", "b", "c", "large", "unseen-200")}
+def sections(text: str) -> dict[str, list[str]]:
+    """The report's blocks, each keyed by its first line."""
+    blocks = [block.splitlines() for block in text.strip().split("\n\n")]
+    return {block[0]: block[1:] for block in blocks}
+
+
+def by_key(lines: list[str]) -> dict[str, str]:
+    return {line.split()[0]: line for line in lines if line.strip() and line[0] != "-"}
+
+
+def test_the_report_shows_every_group_with_its_rows_and_each_goal_with_its_verdict() -> None:
+    text = render(figures_of(), SETTINGS, "CPython 3.x on a test machine")
+    blocks = sections(text)
+    for group in GROUPS:
+        rows = by_key(blocks[f"group {group.key}: {group.title}"])
+        assert list(rows)[1:] == list(group.rows)  # after the header
+        for key in group.rows:
+            assert ROWS_BY_KEY[key].label in rows[key]
+            assert ROWS_BY_KEY[key].server in rows[key]
+    group_a = by_key(blocks["group a: (a) decided visitor, and the sessions"])
+    assert re.search(r"\sconsent\s+70\.0\s+69\.0-85\.0\s+24\.0\s+20\.0-25\.0$", group_a["a"])
+    assert re.search(r"\sbare\s+50\.0\s+45\.0-60\.0\s+-$", group_a["bare-a"])
+    assert (
+        "consent-2"
+        in by_key(blocks["group 200: 200 undeclared names: known against never seen"])["unseen-200"]
+    )
+
+    goals = by_key(next(lines for title, lines in blocks.items() if title.startswith("Goals:")))
+    verdicts = {key: goals[key].split()[-1] for key in ("a", "b", "c", "large", "unseen-200")}
     assert verdicts == {
         "a": "PASS",
         "b": "FAIL",
@@ -340,51 +542,51 @@ def test_the_report_shows_every_row_and_each_goal_with_its_verdict() -> None:
         "large": "PASS",
         "unseen-200": "FAIL",
     }
+    assert re.search(
+        r"\(a\) ÷ session re-signed\s+0\.50\s+0\.50-0\.80\s+≤ 0\.5\s+PASS$", goals["a"]
+    )
+    assert re.search(r"\s2\.08\s+2\.08-2\.08\s+≤ 2\s+FAIL$", goals["unseen-200"])
     assert text.count("PASS") == 3
     assert text.count("FAIL") == 2
-    assert re.search(r"^a\s.*\s70\.0\s+69\.0-110\.0\s+20\.0\s+0\.50\s", lines["a"])
-    assert re.search(r"\s40\.0\s+1\.00\s+reference$", lines["session-resign"])
-    assert re.search(r"\s25\.0\s+0\.62\s+\(info, ÷ session re-signed\)$", lines["session"])
+    information = by_key(blocks["For information (no goal):"][:3])
+    assert re.search(
+        r"session read only ÷ session re-signed\s+0\.67\s+0\.62-0\.70$", information["session"]
+    )
+    assert re.search(r"\(a\) ÷ session read only\s+0\.80\s+0\.71-1\.20$", information["a"])
     assert "Goals: 3 of 5 met; missed: b, unseen-200" in text
-    assert (
-        "overhead ÷ SessionMiddleware read-only overhead (25.0 µs; no goal): "
-        "a 0.80 · b 1.20 · c 1.20 · large 0.88 · regimes-csp 1.44"
-    ) in text
-    assert "3 rounds of 1.5 s per row (after 0.3 s of warm-up)" in text
-    assert "wrk -t1 -c32, 64 visitors; servers pinned to CPU 1, wrk to CPU 0" in text
-    assert "CPython 3.x on a test machine" in text
+    assert text.endswith(
+        "CPython 3.x on a test machine; 3 rounds, each timing every group once (order "
+        "rotated), a window of 1.5 s after 0.4 s of warm-up; the rows of a group run "
+        "concurrently, each under its own wrk -t1 -c16, their servers sharing CPU 1; medians; "
+        "64 visitors; servers pinned to CPU 1, wrk to CPU 0"
+    )
     assert "busy" not in text
 
 
 def test_the_report_says_when_nothing_was_pinned() -> None:
-    figures = Figures.of(ROWS, samples(PASSING_AND_FAILING))
-    settings = RunSettings(1, 0.3, 0.0, 8, 1, 32, None)
-    text = render(figures, settings, "env")
+    settings = RunSettings(1, 0.3, 0.0, 8, 1, 16, None)
+    text = render(
+        figures_of({g: {k: v[:1] for k, v in rows.items()} for g, rows in WINDOWS.items()}),
+        settings,
+        "env",
+    )
+    assert "median over 1 round\n" in text
     assert text.endswith(
-        "1 round of 0.3 s per row (after 0 s of warm-up), interleaved, medians; "
-        "wrk -t1 -c32, 8 visitors; not pinned (one CPU)"
+        "env; 1 round, each timing every group once (order rotated), a window of 0.3 s after "
+        "0 s of warm-up; the rows of a group run concurrently, each under its own wrk -t1 "
+        "-c16, their servers sharing the machine's CPUs; medians; 8 visitors; not pinned (one CPU)"
     )
 
 
 def test_the_report_warns_when_requests_per_second_swung_but_keeps_the_figures() -> None:
-    quiet = Figures.of(ROWS, samples(PASSING_AND_FAILING))
-    swinging = Figures.of(
-        ROWS, samples(PASSING_AND_FAILING, {"session": [10_000.0, 6_000.0, 9_000.0]})
-    )
-    text = render(swinging, SETTINGS, "env")
+    quiet = render(figures_of(), SETTINGS, "env")
+    rates = {("a", "session"): [10_000.0, 6_000.0, 9_000.0]}
+    text = render(Figures.of(GROUPS, window_samples(WINDOWS, rates)), SETTINGS, "env")
     warnings = [line for line in text.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
-    assert "session 44%" in warnings[0]
-    assert "bare-a" not in warnings[0]
-    assert render(quiet, SETTINGS, "env").replace("\n" + warnings[0], "") == text.replace(
-        "\n" + warnings[0], ""
-    )
-
-
-def test_rounds_rotate_the_order_of_the_rows() -> None:
-    orders = [[row.key for row in rotated(ROWS, index)] for index in range(len(ROWS))]
-    assert {order[0] for order in orders} == {row.key for row in ROWS}
-    assert all(sorted(order) == sorted(orders[0]) for order in orders)
+    assert "in groups a 44%;" in warnings[0]  # the session row's swing, the widest of its group
+    assert "large" not in warnings[0]
+    assert text.replace("\n" + warnings[0], "") == quiet
 
 
 def test_cpu_model_comes_from_proc_cpuinfo() -> None:
@@ -448,8 +650,9 @@ class Recorder:
     cookies: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-def recording_server() -> Iterator[tuple[str, Recorder]]:
+@contextmanager
+def serving_records() -> Iterator[tuple[str, Recorder]]:
+    """A tiny HTTP server in this process that records each request's cookies."""
     recorder = Recorder()
 
     class Handler(BaseHTTPRequestHandler):
@@ -484,6 +687,18 @@ def recording_server() -> Iterator[tuple[str, Recorder]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, Recorder]]:
+    with serving_records() as served:
+        yield served
+
+
+@pytest.fixture
+def recording_servers() -> Iterator[list[tuple[str, Recorder]]]:
+    with serving_records() as one, serving_records() as two:
+        yield [one, two]
 
 
 def need_wrk() -> None:
@@ -547,9 +762,9 @@ def test_wrk_runs_with_errors_are_refused(
         wrk.run(url, script, 0.2)
 
 
-def a_server(url: str) -> Server:
+def a_server(url: str, pid: int | None = None, name: str = "test") -> Server:
     """The recording server as the benchmark sees a server: this process serves it."""
-    return Server("test", url.rstrip("/"), os.getpid(), "http.server", "threads")
+    return Server("test", url.rstrip("/"), pid or os.getpid(), "http.server", "threads", name)
 
 
 def test_wrk_is_pinned_to_its_cpu(recording_server: tuple[str, Recorder], tmp_path: Path) -> None:
@@ -566,32 +781,72 @@ def test_wrk_is_pinned_to_its_cpu(recording_server: tuple[str, Recorder], tmp_pa
         assert load.stop().requests > 0
 
 
-def test_the_window_is_read_after_the_warmup_while_wrk_loads_and_before_it_stops(
-    recording_server: tuple[str, Recorder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_wrk_that_ended_before_it_was_stopped_is_refused(
+    recording_server: tuple[str, Recorder], tmp_path: Path
 ) -> None:
     need_wrk()
-    url, recorder = recording_server
+    url, _ = recording_server
     script = tmp_path / "a.lua"
     script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
-    readings = iter([Reading(2.0, 5), Reading(2.003, 35)])
-    moments: list[tuple[float, int]] = []  # (when, pages received so far) at each reading
+    with wrk.running(url, script, 2.0) as load:
+        os.kill(load.pid, signal.SIGKILL)
+        os.waitid(os.P_PID, load.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped
+        load.interrupt()
+        load.interrupt()  # once is enough
+        with pytest.raises(wrk.WrkError, match="ended before it was stopped"):
+            load.stop()
+
+
+def test_a_group_s_window_is_read_for_every_server_while_all_its_wrk_load(
+    recording_servers: list[tuple[str, Recorder]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every wrk starts together; after the warm-up every server is read, and again after
+    the window, in the same order; then every wrk is stopped at once."""
+    need_wrk()
+    (url_1, recorder_1), (url_2, recorder_2) = recording_servers
+    script = tmp_path / "a.lua"
+    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    servers = [a_server(url_1, 1001, "one"), a_server(url_2, 1002, "two")]
+    readings = {
+        servers[0].origin: iter([Reading(2.0, 5), Reading(2.003, 35)]),
+        servers[1].origin: iter([Reading(7.0, 10), Reading(7.002, 50)]),
+    }
+    moments: list[tuple[str, float, int, int]] = []  # who, when, pages each received so far
 
     def read_server(server: Server) -> Reading:
-        moments.append((time.monotonic(), len(recorder.cookies)))
-        return next(readings)
+        moments.append(
+            (server.name, time.monotonic(), len(recorder_1.cookies), len(recorder_2.cookies))
+        )
+        return next(readings[server.origin])
 
     monkeypatch.setattr(measure, "read_server", read_server)
+    targets = [Target("x", servers[0], script), Target("y", servers[1], script)]
     started = time.monotonic()
-    sample = measure.time_row(a_server(url), script, warmup=0.3, window=0.4, wrk_cpu=None)
+    samples = measure.time_group(targets, warmup=0.3, window=0.4, wrk_cpu=None)
     ended = time.monotonic()
-    assert sample.cpu_us == pytest.approx(100.0)  # 3 ms over 30 pages: the readings' figure
-    assert sample.pages == 30
-    assert sample.requests_per_second > 0
-    (first, before), (second, during) = moments
+    assert samples["x"].cpu_us == pytest.approx(100.0)  # 3 ms over 30 pages
+    assert samples["y"].cpu_us == pytest.approx(50.0)  # 2 ms over 40 pages
+    assert (samples["x"].pages, samples["y"].pages) == (30, 40)
+    assert samples["x"].requests_per_second > 0
+    assert samples["y"].requests_per_second > 0
+    assert [who for who, *_ in moments] == ["one", "two", "one", "two"]
+    (_, first, *before), (_, _, *_), (_, last_start, *during), (_, last, *_) = moments
     assert first - started >= 0.3  # after the warm-up
-    assert second - first >= 0.4  # the window
-    assert 0 < before < during < len(recorder.cookies)  # load before, in and after the window
-    assert ended - second < 0.5  # wrk stopped at once, not at its -d
+    assert last_start - first >= 0.4  # the window
+    assert all(count > 0 for count in before)  # both loaded before the window...
+    assert all(b < d for b, d in zip(before, during, strict=True))  # ...and in it
+    assert during[0] < len(recorder_1.cookies)
+    assert during[1] < len(recorder_2.cookies)
+    assert ended - last < 0.5  # every wrk stopped at once, not at its -d
+
+
+def test_a_group_loads_each_server_once(tmp_path: Path) -> None:
+    server = a_server("http://127.0.0.1:1/")
+    with pytest.raises(ValueError, match="each server once"):
+        measure.time_group(
+            [Target("x", server, tmp_path / "x.lua"), Target("y", server, tmp_path / "y.lua")],
+            warmup=0.1, window=0.1, wrk_cpu=None,
+        )  # fmt: skip
 
 
 def test_a_window_on_a_page_counter_counts_only_its_own_pages(
@@ -603,9 +858,11 @@ def test_a_window_on_a_page_counter_counts_only_its_own_pages(
     script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
     pinning = Pinning.choose(available())
     wrk_cpu = None if pinning is None else pinning.wrk
-    sample = measure.time_row(a_server(url), script, warmup=0.3, window=0.3, wrk_cpu=wrk_cpu)
-    assert 0 < sample.pages < len(recorder.cookies)  # not the warm-up's, nor the end's
-    assert sample.cpu_us > 0  # this process served them: its CPU time was read
+    samples = measure.time_group(
+        [Target("a", a_server(url), script)], warmup=0.3, window=0.3, wrk_cpu=wrk_cpu
+    )
+    assert 0 < samples["a"].pages < len(recorder.cookies)  # not the warm-up's, nor the end's
+    assert samples["a"].cpu_us > 0  # this process served them: its CPU time was read
 
 
 def test_a_window_with_more_pages_than_wrk_received_is_refused(
@@ -618,7 +875,9 @@ def test_a_window_with_more_pages_than_wrk_received_is_refused(
     readings = iter([Reading(2.0, 0), Reading(2.1, 10**9)])
     monkeypatch.setattr(measure, "read_server", lambda server: next(readings))
     with pytest.raises(MeasureError, match="something else"):
-        measure.time_row(a_server(url), script, warmup=0.1, window=0.1, wrk_cpu=None)
+        measure.time_group(
+            [Target("a", a_server(url), script)], warmup=0.1, window=0.1, wrk_cpu=None
+        )
 
 
 # --- the output checks bite ------------------------------------------------------------------
@@ -689,21 +948,29 @@ def test_the_profile_runs_a_row_in_process(
     assert "/consent/" in out.split("Ordered by")[1]  # the middleware, under the profiler
 
 
-def test_a_quick_run_checks_and_times_every_row(capsys: pytest.CaptureFixture[str]) -> None:
-    """The real thing, briefly: six uvicorn servers, every output check, one short round."""
+def test_a_quick_run_checks_and_times_every_group(capsys: pytest.CaptureFixture[str]) -> None:
+    """The real thing, briefly: seven uvicorn servers, every output check, one short round
+    in which every group's rows run together."""
     need_wrk()
     status = main(["--quick", "--quiet", "--check"])
     out = capsys.readouterr().out
-    for row in ROWS:
-        # key, label, stack, then the median and the min-max of the CPU per request
-        figures = rf"^{re.escape(row.key)} .* {re.escape(row.stack)} +([\d.]+) +([\d.]+)-([\d.]+) "
-        match = re.search(figures, out, re.MULTILINE)
-        assert match, f"no line for {row.key}:\n{out}"
-        assert float(match[2]) <= float(match[1]) <= float(match[3])
-        assert float(match[1]) > 0
+    blocks = sections(out)
+    for group in GROUPS:
+        rows = by_key(blocks[f"group {group.key}: {group.title}"])
+        for key in group.rows:
+            row = ROWS_BY_KEY[key]
+            # key, label, server, then the median and the min-max of the CPU per page
+            figures = rf"^{re.escape(key)} .* {re.escape(row.server)} +([\d.]+) +([\d.]+)-([\d.]+)"
+            match = re.search(figures, rows[key])
+            assert match, f"no figures for {key} in group {group.key}:\n{out}"
+            assert float(match[2]) <= float(match[1]) <= float(match[3])
+            assert float(match[1]) > 0
     assert out.count("PASS") + out.count("FAIL") == len(GOALS)
     assert status == (1 if "FAIL" in out else 0)
     assert "(httptools, uvloop)" in out
-    assert "1 round of 0.3 s per row (after 0.3 s of warm-up)" in out
-    assert "wrk -t1 -c32" in out
+    assert "1 round, each timing every group once (order rotated), a window of 0.3 s after " in out
+    assert (
+        "0.4 s of warm-up; the rows of a group run concurrently, each under its own wrk -t1 -c16"
+        in out
+    )
     assert Pinning.describe(Pinning.choose(available())) in out
