@@ -275,6 +275,4 @@ class ConsentMiddleware:
         payloads = self.banner.page_payloads(scope, permit.state, page_nonce or nonce, language)
         if not payloads.head and not payloads.body:
             return None
-        original_headers = list(start.headers)
-        start.grow_content_length(len(payloads.head) + len(payloads.body))
-        return PageInjection(payloads, message, original_headers)
+        return PageInjection(payloads, message, start)

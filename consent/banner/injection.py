@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.types import Message
+
+from ..enforcement.response import ResponseStart
 
 # Where the middleware leaves the Banner for the template helpers (scope["state"]).
 BANNER_KEY = "consent_banner"
@@ -98,20 +99,20 @@ class PagePayloads:
 class PageInjection:
     """What one HTML response the banner goes into sends, from its start message on.
 
-    The start message (``start``, its ``Content-Length`` already grown) waits for the
-    first body message: a server extension such as ``http.response.pathsend`` sends the
-    body itself, and then the start leaves with ``original_headers`` instead (its cookies
-    filtered, its length as the app made it).
+    The start message (``start``, its headers in ``headers``) waits for the first body
+    message: then its ``Content-Length`` grows by the payloads. A server extension such
+    as ``http.response.pathsend`` sends the body itself instead, and then the start leaves
+    with the length the app gave it.
 
     ``messages`` turns each message the app sends into the messages to send in its
     place: a plain function, so that a page costs no coroutine of its own per message.
     """
 
-    def __init__(self, payloads: PagePayloads, start: Message, original_headers: list[Any]):
+    def __init__(self, payloads: PagePayloads, start: Message, headers: ResponseStart):
         self._head = payloads.head  # what is still to go in, emptied once in
         self._body = payloads.body
         self._start: Message | None = start
-        self._original_headers = original_headers
+        self._headers = headers
         self._held = b""  # bytes not sent yet: searching for <head> or a split </body>
 
     def messages(self, message: Message) -> tuple[Message, ...]:
@@ -120,7 +121,8 @@ class PageInjection:
             self._start = None
             if message["type"] != "http.response.body":
                 self._head = self._body = b""  # nothing goes in: pass everything on
-                return ({**start, "headers": self._original_headers}, message)
+                return (start, message)
+            self._headers.grow_content_length(len(self._head) + len(self._body))
             return (start, *self.messages(message))
         if message["type"] != "http.response.body" or not (self._head or self._body):
             return (message,)
