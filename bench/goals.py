@@ -79,9 +79,8 @@ GOALS = (
     Ratio("200", "unseen-200", "known-200", "200 unseen ÷ 200 known, whole CPU", 2.0, whole=True),
 )
 INFORMATION = (
-    Ratio("a", READ_ONLY, REFERENCE, "session read only ÷ session re-signed"),
+    Ratio("sessions", READ_ONLY, REFERENCE, "session read only ÷ session re-signed"),
     Ratio("regimes-csp", "regimes-csp", REFERENCE, "regimes + CSP ÷ session re-signed"),
-    Ratio("a", "a", READ_ONLY, "(a) ÷ session read only"),
 )
 
 
