@@ -90,8 +90,6 @@ class ConsentMiddleware:
         # What every cookie name means, and our own cookie (enforcement/).
         self.verdicts = Verdicts(policy)
         self.consent_cookie = ConsentCookie(policy, normalize_keys(secret_keys), self.verdicts)
-        bits = self.verdicts.bits
-        self._own_bits = {False: bits.own_plain, True: bits.own_secure}  # by scheme
         # What shapes a request's consent besides the visitor's choice (signals/). The
         # geo headers are read only when the file names them (trusted).
         self.regimes = Regimes(policy, self.verdicts)
@@ -130,7 +128,7 @@ class ConsentMiddleware:
 
         # 1. What the request carries (over https, the consent cookie has its prefixed name).
         secure = self.consent_cookie.is_secure(scope)
-        request = self.requests.read(scope["headers"], self._own_bits[secure])
+        request = self.requests.read(scope["headers"], self.verdicts.own[secure])
 
         # 2. The consent that applies, where the app and the template helpers read it.
         permit = self._permit(request)

@@ -142,7 +142,8 @@ class PageInjection:
         at_end = body_end(page, at_head) if self._body else -1
         if at_end < 0:
             at_end = len(page)  # no </body>: at the end of the page
-        pieces = (page[:at_head], self._head, page[at_head:at_end], self._body, page[at_end:])
+        view = memoryview(page)  # slices of a view: the page is copied once, by the join
+        pieces = (view[:at_head], self._head, view[at_head:at_end], self._body, view[at_end:])
         self._head = self._body = b""
         return b"".join(pieces)
 

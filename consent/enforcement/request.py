@@ -79,8 +79,9 @@ class RequestReader:
             if name
         )
 
-    def read(self, headers: Iterable[tuple[bytes, bytes]], own_bit: int) -> RequestView:
-        """The view of a request whose consent cookie, on this scheme, has ``own_bit``."""
+    def read(self, headers: Iterable[tuple[bytes, bytes]], own: Verdict) -> RequestView:
+        """The view of a request whose consent cookie, on this scheme, has the verdict
+        ``own`` (``Verdicts.own``: one object per scheme, so it is found by identity)."""
         view = RequestView()
         cookie_values: list[bytes] = []
         wanted = self._wanted
@@ -104,10 +105,10 @@ class RequestReader:
                 # HTTP/2 may split cookies over several headers: joined once, in order.
                 view.cookie = join_cookie_headers(cookie_values)
                 view.several_cookie_headers = True
-            self._scan(view, view.cookie, own_bit)
+            self._scan(view, view.cookie, own)
         return view
 
-    def _scan(self, view: RequestView, header: bytes, own_bit: int) -> None:
+    def _scan(self, view: RequestView, header: bytes, own: Verdict) -> None:
         """One pass over a ``Cookie`` header (rule 3: split on ``;``, partition on ``=``,
         no unquoting, bounded)."""
         verdicts = self.verdicts
@@ -120,7 +121,7 @@ class RequestReader:
             raw_name, equals, value = piece.partition(b"=")
             if equals:
                 verdict = known.get(raw_name) or verdicts.learn(raw_name)
-                if verdict.bit == own_bit and token is None:  # the first one counts
+                if verdict is own and token is None:  # the first one counts
                     token = value.strip(WHITESPACE)
             elif piece.strip(WHITESPACE):
                 verdict = verdicts.nameless  # no "=": a nameless cookie

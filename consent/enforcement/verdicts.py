@@ -64,10 +64,6 @@ class Bits:
             always=own | allow_undeclared,
         )
 
-    def own(self, secure: bool) -> int:
-        """The bit of the consent cookie's name on this scheme."""
-        return self.own_secure if secure else self.own_plain
-
 
 class Verdicts:
     """The verdict of every cookie name, keyed by the raw text before its first ``=``.
@@ -82,9 +78,14 @@ class Verdicts:
         self.bits = Bits.for_policy(policy)
         cookie = policy.config.cookie
         plain_name, secure_name = consent_cookie_names(cookie.name, cookie.domain)
-        self._own = {
-            plain_name.encode(): Verdict(self.bits.own_plain, None),
-            secure_name.encode(): Verdict(self.bits.own_secure, None),
+        # Our cookie's verdict on each scheme (by ``secure``), and by its two names.
+        self.own = {
+            False: Verdict(self.bits.own_plain, None),
+            True: Verdict(self.bits.own_secure, None),
+        }
+        self._own_names = {
+            plain_name.encode(): self.own[False],
+            secure_name.encode(): self.own[True],
         }
         # One shared verdict for every name no declaration matches, and for nameless
         # cookies (no "=" at all): never-seen names allocate nothing.
@@ -104,7 +105,7 @@ class Verdicts:
         look-up and no allocation for an undeclared name.
         """
         name = name_before_equals(raw)
-        verdict = self._own.get(name)
+        verdict = self._own_names.get(name)
         if verdict is None:
             entry = self.policy.registry.lookup_latin1(name) if name else None
             if entry is None:
