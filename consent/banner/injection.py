@@ -26,6 +26,8 @@ _HEAD = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
 _HTML = re.compile(rb"<html(?:\s[^>]*)?>", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"<!doctype[^>]*>", re.IGNORECASE)
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+# A page's usual end: its </body>, then at most </html> and white space.
+_PAGE_END = re.compile(rb"</body\s*>\s*(?:</html\s*>\s*)?\Z", re.IGNORECASE)
 # A head that has not shown up in the first bytes is not coming.
 HEAD_WINDOW = 4096
 # Bytes kept back from a chunk in case "</body>" is split across two of them.
@@ -58,12 +60,10 @@ def body_end(data: bytes, start: int = 0) -> int:
     inside an earlier script is passed over); else, far from the end, the first one.
     """
     tail = max(start, len(data) - _BODY_END_TAIL)
-    # The usual spelling first: only what follows it needs lower-casing.
+    # The usual page first: "</body>" in lower case, then nothing but "</html>".
     found = data.rfind(b"</body", tail)
-    if found >= 0:
-        rest = data[found + 6 :]
-        if b"</body" not in rest.lower() and rest.lstrip().startswith(b">"):
-            return found
+    if found >= 0 and _PAGE_END.match(data, found):
+        return found
     in_tail = list(_BODY_END.finditer(data, tail))
     if in_tail:
         return in_tail[-1].start()
@@ -75,12 +75,6 @@ def body_end(data: bytes, start: int = 0) -> int:
 
 def head_position(data: bytes) -> int:
     """Where the head payload goes, looking only at the first ``HEAD_WINDOW`` bytes."""
-    # The usual spelling first: "<head>" or "<head " and the end of that tag.
-    found = data.find(b"<head", 0, HEAD_WINDOW)
-    if found >= 0 and data[found + 5 : found + 6] in (b">", b" "):
-        end = data.find(b">", found + 5, HEAD_WINDOW)
-        if end >= 0:
-            return end + 1
     for pattern in (_HEAD, _HTML, _DOCTYPE):
         match = pattern.search(data, 0, HEAD_WINDOW)
         if match is not None:
