@@ -1,4 +1,12 @@
-"""Server-enforced cookie consent for ASGI apps."""
+"""Server-enforced cookie consent for ASGI apps.
+
+The sub-packages follow the flow of a request, each importing only from those before it:
+``policy`` (the YAML file, validated and compiled) → ``enforcement`` (cookies, the signed
+consent token, what may pass on the way in and out) → ``signals`` (regimes, Global
+Privacy Control, the consent CSP) → ``records`` (proof of consent) → ``endpoints`` (the
+consent endpoints) → ``banner`` (what the visitor sees). ``middleware`` puts them
+together as ``ConsentMiddleware``. docs/enforcement.md walks through it.
+"""
 
 from .dependencies import consent_from_scope, get_consent
 from .errors import ConfigError, ConsentError, RequestError
