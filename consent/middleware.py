@@ -190,7 +190,7 @@ class ConsentMiddleware:
         if page is not None:
             await page(scope, receive, send)
         else:
-            await self.endpoints.handle(scope, receive, send, permit.state, request.cookie)
+            await self.endpoints.handle(scope, receive, send, permit.state, request)
         return True
 
     def _guarded_send(

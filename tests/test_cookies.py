@@ -12,12 +12,34 @@ from consent.enforcement.cookies import (
     EPOCH,
     MAX_COOKIE_HEADER_BYTES,
     MAX_REQUEST_COOKIES,
+    WHITESPACE,
     build_set_cookie,
+    cookie_pieces,
     expire_cookie,
     join_cookie_headers,
-    parse_cookie_header,
-    set_cookie_name,
+    name_before_equals,
 )
+
+
+# The two readings the middleware makes of cookie text, from the same primitives it uses
+# (its loops are held to rules 2 and 3 end to end by tests/test_properties.py).
+def set_cookie_name(value: bytes) -> bytes:
+    """Rule 2, as the response filter reads a ``Set-Cookie`` (enforcement/response.py)."""
+    raw_name, equals, _ = value.partition(b"=")
+    return name_before_equals(raw_name) if equals else b""
+
+
+def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
+    """Rule 3, as the request side reads a ``Cookie`` header (enforcement/request.py):
+    ``(name, pair as the app gets it)`` for every piece that is not blank."""
+    result = []
+    for piece in cookie_pieces(header)[0]:
+        pair = piece.strip(WHITESPACE)
+        if pair:
+            raw_name, equals, _ = piece.partition(b"=")
+            result.append((name_before_equals(raw_name) if equals else b"", pair))
+    return result
+
 
 # -- Set-Cookie names (rule 2) ---------------------------------------------------
 

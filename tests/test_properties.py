@@ -206,3 +206,66 @@ def test_the_csp_changes_no_cookie_decision(
         assert b"script-src 'self'" in added[0][1]
     else:
         assert added == ([(b"vary", b"Cookie")] if has_set_cookie else [])
+
+
+# -- the request side (rule 3): what the app sees of the Cookie header ------------------
+
+
+class _CookieEcho:
+    """Answers with the Cookie headers the app received, joined by newlines."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        seen = b"\n".join(value for key, value in scope["headers"] if key == b"cookie")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"|" + seen})
+
+
+ECHO: ASGIApp = ConsentMiddleware(_CookieEcho(), policy=POLICY, secret_keys=KEY)
+
+
+def request_cookie_name(piece: bytes) -> str | None:
+    """Rule 3, written out independently: the text before the first ``=``, stripped as
+    ``str.strip`` strips; ``None`` for a blank piece, ``""`` for a nameless one."""
+    text = piece.decode("latin-1")
+    if not text.strip():
+        return None
+    return text.split("=")[0].strip() if "=" in text else ""
+
+
+def may_stay(piece: bytes, granted: frozenset[str]) -> bool:
+    name = request_cookie_name(piece)
+    if name is None:
+        return False
+    if name in OWN_NAMES:
+        return True
+    category = POLICY.category_of(name)
+    return category is not None and (category in granted or category in POLICY.required)
+
+
+_piece = st.one_of(
+    st.builds(lambda pad, name, value: pad + name + b"=" + value, _padding, _name, _text),
+    _name,  # nameless
+    _padding,  # blank
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(granted=_granted, pieces=st.lists(_piece, max_size=10), first=st.booleans())
+def test_the_app_sees_only_consented_request_cookies(
+    granted: frozenset[str] | None, pieces: list[bytes], first: bool
+) -> None:
+    own = [] if granted is None else [consent_cookie(granted)]
+    jar = [*own, *pieces] if first else [*pieces, *own]
+    header = b";".join(jar)
+    sent = call_sync(ECHO, http_scope(headers=[(b"cookie", header)] if jar else []))
+    seen = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")[1:]
+    allowed = granted or frozenset()
+    if all(may_stay(piece, allowed) or request_cookie_name(piece) is None for piece in jar):
+        assert seen == (header if jar else b"")  # nothing to hide: the header untouched
+    else:
+        kept = [
+            piece.decode("latin-1").strip().encode("latin-1")
+            for piece in jar
+            if may_stay(piece, allowed)
+        ]
+        assert seen == b"; ".join(kept)

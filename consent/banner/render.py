@@ -287,10 +287,6 @@ class Banner:
 
     # -- the middleware's hooks -----------------------------------------------
 
-    @property
-    def injects(self) -> bool:
-        return self.settings.inject
-
     def page_payloads(
         self, scope: Scope, state: ConsentState, nonce: str | None, accept_language: bytes
     ) -> PagePayloads:

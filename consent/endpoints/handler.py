@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..enforcement.consent_cookie import ConsentCookie
-from ..enforcement.cookies import cookie_pieces
 from ..enforcement.headers import VARY_COOKIE
+from ..enforcement.request import RequestView, strip_cookies
 from ..enforcement.tokens import new_consent_id
 from ..enforcement.verdicts import Verdicts
 from ..errors import RequestError
@@ -78,12 +78,12 @@ class Endpoints:
         receive: Receive,
         send: Send,
         state: ConsentState,
-        cookie_header: bytes | None,
+        request: RequestView,
     ) -> None:
-        """Answer a request under the endpoint; ``cookie_header`` is the request's
-        ``Cookie`` header as the middleware read it (cookies a choice refuses expire)."""
+        """Answer a request under the endpoint; ``request`` is what the middleware read of
+        it (the cookies a new choice refuses expire in the same response)."""
         try:
-            response = await self._dispatch(scope, receive, state, cookie_header)
+            response = await self._dispatch(scope, receive, state, request)
         except RequestError as error:
             response = JSONResponse(
                 {"error": error.message},
@@ -95,7 +95,7 @@ class Endpoints:
         await response(scope, receive, send)
 
     async def _dispatch(
-        self, scope: Scope, receive: Receive, state: ConsentState, cookie_header: bytes | None
+        self, scope: Scope, receive: Receive, state: ConsentState, request: RequestView
     ) -> Response:
         path = scope["path"]
         if path == self.receipt_path:
@@ -120,7 +120,8 @@ class Endpoints:
                 ) from None
         secure = self.consent_cookie.is_secure(scope)
         cookies = [self.consent_cookie.write(new_state, secure=secure)]
-        cookies += self._expirations(cookie_header, new_state)
+        allowed = self.verdicts.allowed(self.policy.mask_of(new_state.granted))
+        cookies += strip_cookies(request, allowed).expirations
         response: Response
         if choice.source == "form":
             response = RedirectResponse(choice.next_path, status_code=303)
@@ -130,18 +131,6 @@ class Endpoints:
         response.raw_headers.extend((b"set-cookie", cookie) for cookie in cookies)
         response.raw_headers.append(VARY_COOKIE)
         return response
-
-    def _expirations(self, cookie_header: bytes | None, new_state: ConsentState) -> list[bytes]:
-        """Deleting ``Set-Cookie``s for the request's cookies the new choice refuses."""
-        if cookie_header is None:
-            return []
-        allowed = self.verdicts.allowed(self.policy.mask_of(new_state.granted))
-        raw_names = []
-        for piece in cookie_pieces(cookie_header)[0]:
-            raw_name, equals, _ = piece.partition(b"=")
-            if equals:
-                raw_names.append(raw_name)
-        return self.verdicts.expirations(raw_names, allowed)
 
     def _json(self, state: ConsentState) -> Response:
         return JSONResponse(self.state_json(state), headers={"cache-control": "no-store"})

@@ -23,21 +23,6 @@ _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f;]")
 
 
-def set_cookie_name(value: bytes) -> bytes:
-    """The cookie name of a ``Set-Cookie`` value; ``b""`` when it has none.
-
-    Text before the first ``;``, then before the first ``=``, stripped. A pair
-    without ``=`` is a nameless cookie (RFC 6265bis), so its name is empty.
-    Commas are not separators: ``a=1, b=2`` is one cookie named ``a``.
-    """
-    semicolon = value.find(b";")
-    pair = value if semicolon < 0 else value[:semicolon]
-    equals = pair.find(b"=")
-    if equals < 0:
-        return b""
-    return pair[:equals].strip(WHITESPACE)
-
-
 def consent_cookie_names(name: str, domain: str | None) -> tuple[str, str]:
     """The consent cookie's plain name and its name over https.
 
@@ -68,8 +53,9 @@ def cookie_pieces(header: bytes) -> tuple[list[bytes], bool]:
     """The raw ``;``-separated pieces of a request ``Cookie`` header within the bounds,
     and whether anything past the bounds was dropped.
 
-    Everything that reads a request's cookies goes through here, so that all of it sees
-    exactly the same cookies. A piece may be blank or lack ``=``.
+    Everything that reads a request's cookies goes through here (enforcement/request.py),
+    so that all of it sees exactly the same cookies. A piece may be blank or lack ``=``;
+    its name is ``name_before_equals`` of the text before its first ``=``.
     """
     truncated = len(header) > MAX_COOKIE_HEADER_BYTES
     if truncated:
@@ -79,24 +65,6 @@ def cookie_pieces(header: bytes) -> tuple[list[bytes], bool]:
         del pieces[MAX_REQUEST_COOKIES:]
         truncated = True
     return pieces, truncated
-
-
-def parse_cookie_header(header: bytes) -> list[tuple[bytes, bytes]]:
-    """Split a request ``Cookie`` header into ``(name, raw pair)`` in order.
-
-    The raw pair is kept byte for byte so that a filtered header can be rebuilt
-    without re-quoting anything. Pieces beyond the count or byte bound are
-    dropped (they reach neither the app nor our own state).
-    """
-    result: list[tuple[bytes, bytes]] = []
-    for piece in cookie_pieces(header)[0]:
-        pair = piece.strip(WHITESPACE)
-        if not pair:
-            continue
-        equals = pair.find(b"=")
-        name = pair[:equals].rstrip(WHITESPACE) if equals >= 0 else b""
-        result.append((name, pair))
-    return result
 
 
 def join_cookie_headers(values: Iterable[bytes]) -> bytes:

@@ -1,7 +1,7 @@
-"""Small header helpers shared by the middleware, the endpoints, the CSP and the banner.
+"""Small header helpers shared by the middleware, the endpoints and the banner.
 
-The middleware's own request loop reads the headers it needs in one pass; the
-endpoints, the banner and the records read the odd header with ``request_header``.
+The middleware reads the request headers it needs in one pass (enforcement/request.py);
+the endpoints, the banner and the records read the odd header with ``request_header``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,3 @@ def request_header(scope: Mapping[str, Any], name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
-
-
-def add_vary_cookie(vary: bytes) -> bytes:
-    """A ``Vary`` value that also names ``Cookie`` (unchanged if it does, or is ``*``)."""
-    fields = [field.strip().lower() for field in vary.split(b",")]
-    if b"cookie" in fields or b"*" in fields:
-        return vary
-    return vary + b", Cookie" if vary.strip() else b"Cookie"

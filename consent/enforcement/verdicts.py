@@ -19,7 +19,6 @@ the number of declarations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..policy.policy import Policy
@@ -134,13 +133,3 @@ class Verdicts:
     def allowed(self, granted_mask: int) -> int:
         """The bits that may pass when the categories of ``granted_mask`` are granted."""
         return granted_mask | self.policy.required_mask | self.bits.always
-
-    def expirations(self, raw_names: Iterable[bytes], allowed: int) -> list[bytes]:
-        """Deleting ``Set-Cookie``s for the named cookies that ``allowed`` refuses, once
-        each, in order."""
-        result: list[bytes] = []
-        for raw in raw_names:
-            verdict = self.of(raw)
-            if verdict.expiry is not None and not verdict.bit & allowed:
-                result.append(verdict.expiry)
-        return list(dict.fromkeys(result))  # a name sent twice is expired once

@@ -72,11 +72,11 @@ class ContentSecurityPolicy:
         ]
         self.hosts_mask = sum(bit for bit, _ in self._hosts)
         # Header parts by granted host mask.
-        self.parts: dict[int, Parts] = {}
+        self._parts: dict[int, Parts] = {}
         # Nonces are drawn 256 at a time; ``list.pop`` is atomic, so two threads never
         # get the same one. None when scripts are not governed by a nonce.
         self._nonces: list[str] | None = _nonce_batch() if self.uses_nonce else None
-        self.runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
+        self._runnable: dict[bytes, bool] = {}  # Content-Type value -> runnable
 
     def next_nonce(self) -> str | None:
         """A fresh nonce for this response (text, as templates read it); None when the
@@ -92,11 +92,11 @@ class ContentSecurityPolicy:
 
     def _learn_parts(self, key: int) -> Parts:
         """The header text around the per-response part of ``script-src`` (a cache miss)."""
-        if len(self.parts) >= _CACHE_SIZE:  # pragma: no cover - 4,097 distinct choices
-            self.parts.clear()  # masks are signed, but keep memory bounded anyway
+        if len(self._parts) >= _CACHE_SIZE:  # pragma: no cover - 4,097 distinct choices
+            self._parts.clear()  # masks are signed, but keep memory bounded anyway
         before, after = self._build(key)
         # The nonce's own quoting folded in: one concatenation per response fewer.
-        parts = self.parts[key] = Parts(before, after, before + b" 'nonce-", b"'" + after)
+        parts = self._parts[key] = Parts(before, after, before + b" 'nonce-", b"'" + after)
         return parts
 
     def _build(self, mask: int) -> tuple[bytes, bytes]:
@@ -154,9 +154,9 @@ class ContentSecurityPolicy:
 
     def _learn_runnable(self, content_type: bytes) -> bool:
         runnable = content_type.split(b";", 1)[0].strip().lower() in RUNNABLE_TYPES
-        if len(self.runnable) >= 256:  # pragma: no cover - apps use a handful of types
-            self.runnable.clear()
-        self.runnable[content_type] = runnable
+        if len(self._runnable) >= 256:  # pragma: no cover - apps use a handful of types
+            self._runnable.clear()
+        self._runnable[content_type] = runnable
         return runnable
 
     def header_value(
@@ -168,13 +168,13 @@ class ContentSecurityPolicy:
         app's own policies (``app_policies``) on its way: on the usual path this is two
         cache look-ups and two concatenations.
         """
-        runnable = self.runnable.get(content_type)
+        runnable = self._runnable.get(content_type)
         if runnable is None:
             runnable = self._learn_runnable(content_type)
         if not runnable:
             return None
         key = allowed & self.hosts_mask
-        parts = self.parts.get(key)
+        parts = self._parts.get(key)
         if parts is None:
             parts = self._learn_parts(key)
         if app_policies:
