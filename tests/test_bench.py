@@ -692,6 +692,13 @@ def serving_records() -> Iterator[tuple[str, Recorder]]:
         thread.join()
 
 
+def row_a_script(directory: Path) -> Path:
+    """Row (a)'s wrk script for two visitors, written into ``directory``."""
+    script = directory / "a.lua"
+    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    return script
+
+
 @pytest.fixture
 def recording_server() -> Iterator[tuple[str, Recorder]]:
     with serving_records() as served:
@@ -754,8 +761,7 @@ def test_wrk_runs_with_errors_are_refused(
 ) -> None:
     need_wrk()
     url, recorder = recording_server
-    script = tmp_path / "a.lua"
-    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    script = row_a_script(tmp_path)
     recorder.status = 500
     with pytest.raises(wrk.WrkError, match="not 2xx or 3xx"):
         wrk.run(url, script, 0.2)
@@ -773,8 +779,7 @@ def a_server(url: str, pid: int | None = None, name: str = "test") -> Server:
 def test_wrk_is_pinned_to_its_cpu(recording_server: tuple[str, Recorder], tmp_path: Path) -> None:
     need_wrk()
     url, _ = recording_server
-    script = tmp_path / "a.lua"
-    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    script = row_a_script(tmp_path)
     cpu = max(available())
     with wrk.running(url, script, 2.0, cpu) as load:
         time.sleep(0.3)
@@ -789,8 +794,7 @@ def test_a_wrk_that_ended_before_it_was_stopped_is_refused(
 ) -> None:
     need_wrk()
     url, _ = recording_server
-    script = tmp_path / "a.lua"
-    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    script = row_a_script(tmp_path)
     with wrk.running(url, script, 2.0) as load:
         os.kill(load.pid, signal.SIGKILL)
         os.waitid(os.P_PID, load.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped
@@ -807,8 +811,7 @@ def test_a_group_s_window_is_read_for_every_server_while_all_its_wrk_load(
     the window, in the same order; then every wrk is stopped at once."""
     need_wrk()
     (url_1, recorder_1), (url_2, recorder_2) = recording_servers
-    script = tmp_path / "a.lua"
-    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    script = row_a_script(tmp_path)
     servers = [a_server(url_1, 1001, "one"), a_server(url_2, 1002, "two")]
     readings = {
         servers[0].origin: iter([Reading(2.0, 5), Reading(2.003, 35)]),
@@ -857,8 +860,7 @@ def test_a_window_on_a_page_counter_counts_only_its_own_pages(
 ) -> None:
     need_wrk()
     url, recorder = recording_server
-    script = tmp_path / "a.lua"
-    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    script = row_a_script(tmp_path)
     pinning = Pinning.choose(available())
     wrk_cpu = None if pinning is None else pinning.wrk
     samples = measure.time_group(
@@ -873,8 +875,7 @@ def test_a_window_with_more_pages_than_wrk_received_is_refused(
 ) -> None:
     need_wrk()
     url, _ = recording_server
-    script = tmp_path / "a.lua"
-    script.write_text(lua.script("a", ROWS_BY_KEY["a"].templates(visitors(2))))
+    script = row_a_script(tmp_path)
     readings = iter([Reading(2.0, 0), Reading(2.1, 10**9)])
     monkeypatch.setattr(measure, "read_server", lambda server: next(readings))
     with pytest.raises(MeasureError, match="something else"):
