@@ -221,14 +221,19 @@ DECLARED_PLACES = """\
 """
 
 
-def test_non_granted_request_cookies_are_expired_once_with_declared_path_and_domain(
+def test_non_granted_request_cookies_are_expired_once_in_every_scope_they_may_carry(
     make_client: MakeClient,
 ) -> None:
+    # A request does not say how a cookie was scoped: the declared Domain and Path
+    # first, then host-only and "/" (an app may set it other than the file says).
     client = make_client(policy_=small_policy("", DECLARED_PLACES))
     cookie = "_pk_id.1=a; sid=1; _pk_id.1=b; _ga=c; x=1; _pk_ses.1=d"
     response = client.get("/", headers={"cookie": cookie})
     assert set_cookies(response) == [
         f"_pk_id.1=; Path=/shop; Domain=example.com; Max-Age=0; {EPOCH}",
+        f"_pk_id.1=; Path=/shop; Max-Age=0; {EPOCH}",
+        f"_pk_id.1=; Path=/; Domain=example.com; Max-Age=0; {EPOCH}",
+        f"_pk_id.1=; Path=/; Max-Age=0; {EPOCH}",
         f"_ga=; Path=/; Max-Age=0; {EPOCH}",
         f"_pk_ses.1=; Path=/; Max-Age=0; {EPOCH}; Secure; Partitioned",
     ]

@@ -19,7 +19,7 @@ from .verdicts import Verdict, Verdicts
 
 COOKIE = b"cookie"
 # A blank piece (``a=1;;b=2``) is no cookie: no bit, so it is never kept.
-BLANK = Verdict(0, None)
+BLANK = Verdict(0)
 SEC_GPC = b"sec-gpc"
 ACCEPT_LANGUAGE = b"accept-language"
 
@@ -151,8 +151,10 @@ def strip_cookies(view: RequestView, allowed: int) -> StrippedCookies:
     for piece, verdict in zip(view.pieces, view.verdicts, strict=True):
         if verdict.bit & allowed:
             kept.append(piece.strip(WHITESPACE))
-        elif verdict.expiry is not None and verdict.expiry not in expirations:
-            expirations.append(verdict.expiry)
+        else:
+            for expiry in verdict.expiries:
+                if expiry not in expirations:
+                    expirations.append(expiry)
     return StrippedCookies(b"; ".join(kept) if kept else None, expirations)
 
 

@@ -21,20 +21,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..policy.config import CookieDeclaration
 from ..policy.policy import Policy
 from ..policy.registry import Entry
 from .cookies import consent_cookie_names, expire_cookie, name_before_equals
+from .scopes import DeclaredScope, ScopeWarnings
 
 CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One cookie name's bit, and the ``Set-Cookie`` that deletes it (``None`` when the
-    name is ours, undeclared, or not safe to echo into a header)."""
+    """One cookie name's bit; for a declared name that is safe to echo into a header,
+    the ``Set-Cookie``s that delete it and the scope its declaration gives it (empty and
+    ``None`` when the name is ours or undeclared)."""
 
     bit: int
-    expiry: bytes | None
+    expiries: tuple[bytes, ...] = ()
+    scope: DeclaredScope | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +83,8 @@ class Verdicts:
         plain_name, secure_name = consent_cookie_names(cookie.name, cookie.domain)
         # Our cookie's verdict on each scheme (by ``secure``), and by its two names.
         self.own = {
-            False: Verdict(self.bits.own_plain, None),
-            True: Verdict(self.bits.own_secure, None),
+            False: Verdict(self.bits.own_plain),
+            True: Verdict(self.bits.own_secure),
         }
         self._own_names = {
             plain_name.encode(): self.own[False],
@@ -88,10 +92,11 @@ class Verdicts:
         }
         # One shared verdict for every name no declaration matches, and for nameless
         # cookies (no "=" at all): never-seen names allocate nothing.
-        self.nameless = self._undeclared = Verdict(self.bits.undeclared, None)
+        self.nameless = self._undeclared = Verdict(self.bits.undeclared)
         # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
         # only ``learn`` writes to it.
         self.known: dict[bytes, Verdict] = {}
+        self.scope_warnings = ScopeWarnings()
 
     def of(self, raw: bytes) -> Verdict:
         """The verdict of the cookie whose text before its first ``=`` is ``raw``."""
@@ -120,16 +125,27 @@ class Verdicts:
         """The verdict of a name the policy declares: its category's bit, and how to
         delete it (only a name that is safe to echo into a header gets deleted)."""
         category, declaration = self.policy.declarations[entry.declaration]
-        expiry = None
-        if self.policy.is_safe_cookie_name(name):
-            expiry = expire_cookie(
-                name,
-                path=declaration.path,
-                domain=declaration.domain,
-                partitioned=declaration.partitioned,
-            )
-        return Verdict(self.policy.bit(category), expiry)
+        bit = self.policy.bit(category)
+        if not self.policy.is_safe_cookie_name(name):
+            return Verdict(bit)
+        return Verdict(bit, expiries(name, declaration), DeclaredScope.of(name, declaration))
 
     def allowed(self, granted_mask: int) -> int:
         """The bits that may pass when the categories of ``granted_mask`` are granted."""
         return granted_mask | self.policy.required_mask | self.bits.always
+
+
+def expiries(name: str, declaration: CookieDeclaration) -> tuple[bytes, ...]:
+    """The ``Set-Cookie``s that delete ``name`` in every scope it may have been set in.
+
+    A browser deletes a cookie only with the Domain and Path it was set with, and a
+    request's ``Cookie`` header does not say which those were. The app may have set it
+    host-only where the file declares a Domain, or under ``/`` where it declares a Path
+    (rule 4): expire the declared scope first, then host-only and ``/``. (A ``__Host-``
+    declaration has no Domain and Path ``/``: the config refuses anything else.)
+    """
+    return tuple(
+        expire_cookie(name, path=path, domain=domain, partitioned=declaration.partitioned)
+        for path in dict.fromkeys((declaration.path, "/"))
+        for domain in dict.fromkeys((declaration.domain, None))
+    )
