@@ -8,9 +8,11 @@ import re
 import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
+from consent.banner import consent_banner
 from consent.banner.injection import HEAD_WINDOW, body_end, head_position
 
 from .banner_support import PAGE, client, html_app, policy_with, streaming_app
@@ -171,6 +173,29 @@ def test_each_page_and_nonce_gets_its_own_markup() -> None:
     c.post("/consent", json={"action": "accept_all"})
     assert 'id="consent-banner"' not in c.get("/b").text
     assert 'href="/consent/preferences?next=%2Fb"' in c.get("/b").text
+
+
+def test_without_a_nonce_the_script_tag_carries_no_nonce_attribute() -> None:
+    # The cached markup was once chosen by the state's mode (always truthy) instead of
+    # "has a nonce": every page without a CSP got <script ... nonce="">.
+    c = client(html_app())
+    assert "nonce=" not in c.get("/").text  # undecided: the banner
+    c.post("/consent", json={"action": "accept_all"})
+    assert "nonce=" not in c.get("/").text  # decided: the settings control
+    app_csp = {"content-security-policy": "default-src 'self'"}  # a CSP, but no nonce
+    assert "nonce=" not in client(html_app(headers=app_csp)).get("/").text
+
+
+def test_an_empty_nonce_is_no_nonce() -> None:
+    async def page(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        await HTMLResponse(f"<body>{consent_banner(request, nonce='')}</body>")(
+            scope, receive, send
+        )
+
+    text = client(page).get("/").text
+    assert 'id="consent-banner"' in text
+    assert "nonce=" not in text
 
 
 def test_banner_goes_before_the_closing_body_tag_of_the_page() -> None:

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -42,8 +42,19 @@ _NEXT_QUERY_MARK = "zqxconsentnextquerymarkzqx"
 _NONCE_MARK = "zqxconsentnoncemarkzqx"
 _MARKS = re.compile(f"({_NEXT_MARK}|{_NEXT_QUERY_MARK}|{_NONCE_MARK})")
 _RENDER_CACHE_SIZE = 256
-# (language, decided, granted, gpc, mode, has a nonce): what the cached markup depends on.
-_RenderKey = tuple[str, bool, frozenset[str], bool, str, bool]
+
+
+class _RenderKey(NamedTuple):
+    """What the cached markup depends on."""
+
+    language: str
+    decided: bool
+    granted: frozenset[str]
+    gpc: bool
+    mode: str
+    has_nonce: bool
+
+
 # The markup's bytes between the stand-ins, and the stand-ins in order.
 _Template = tuple[tuple[bytes, ...], tuple[str, ...]]
 
@@ -188,11 +199,12 @@ class Banner:
             context = self._context(
                 scope,
                 state,
-                texts=self._texts[key[0]],
+                texts=self._texts[key.language],
                 next_path=_NEXT_MARK,
                 preferences_url=f"{self.endpoint}/preferences?next={_NEXT_QUERY_MARK}",
             )
-            markup = self._banner.render(context, nonce=_NONCE_MARK if key[4] else None)
+            nonce = _NONCE_MARK if key.has_nonce else None
+            markup = self._banner.render(context, nonce=nonce)
             pieces = _MARKS.split(markup)
             template = (
                 tuple(piece.encode() for piece in pieces[::2]),
@@ -220,7 +232,9 @@ class Banner:
         kept, so a page seen again costs a dictionary lookup.
         """
         language = self.texts_for(scope, accept_language).language
-        key = (language, state.decided, state.granted, state.gpc, state.mode, nonce is not None)
+        nonce = nonce or None  # an empty nonce is no nonce: no nonce="" attribute
+        has_nonce = nonce is not None
+        key = _RenderKey(language, state.decided, state.granted, state.gpc, state.mode, has_nonce)
         page = (scope.get("path", "/"), bytes(scope.get("query_string", b"")))
         if nonce is None:
             filled = self._filled.get((key, page))
