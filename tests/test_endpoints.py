@@ -301,12 +301,37 @@ def test_form_that_is_not_utf8(client: TestClient) -> None:
     assert "UTF-8" in response.json()["error"]
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "multipart/form-data; boundary=x"])
-def test_unsupported_content_type(client: TestClient, content_type: str | None) -> None:
-    headers = {"content-type": content_type} if content_type else {}
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data; boundary=x"])
+def test_unsupported_content_type(client: TestClient, content_type: str) -> None:
+    headers = {"content-type": content_type}
     response = client.post("/consent", content=b'{"action": "accept_all"}', headers=headers)
     assert response.status_code == 415
-    assert (content_type or "none").split(";")[0] in response.json()["error"]
+    error = response.json()["error"]
+    assert f"unsupported content type {content_type.split(';')[0]!r}" in error
+    assert "Content-Type: application/json" in error
+    assert set_cookies(response) == []
+
+
+@pytest.mark.parametrize("content", [b"", b'{"action": "accept_all"}'])
+def test_no_content_type_is_named_as_such(client: TestClient, content: bytes) -> None:
+    # Once answered "unsupported content type 'none'", as if "none" had been sent.
+    response = client.post("/consent", content=content)
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert error.startswith("no Content-Type header was sent; send the choice as JSON")
+    assert "'none'" not in error
+    assert set_cookies(response) == []
+
+
+@pytest.mark.parametrize("body", ['{"action": "accept_all"}', '  [{"action": "save"}]'])
+def test_json_sent_as_a_form_says_how_to_send_json(client: TestClient, body: str) -> None:
+    # `curl -d '{...}'` labels the body application/x-www-form-urlencoded: it was
+    # answered "missing 'action'", which does not tell what went wrong.
+    response = _form(client, body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "read as a form" in error
+    assert "Content-Type: application/json" in error
     assert set_cookies(response) == []
 
 

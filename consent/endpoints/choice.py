@@ -24,6 +24,11 @@ Action = Literal["accept_all", "reject_all", "save", "opt_out"]
 Source = Literal["json", "form", "delete", "banner"]
 _ACTIONS: dict[str, Action] = {action: action for action in get_args(Action)}
 _ACTION_LIST = ", ".join(_ACTIONS)
+_HOW_TO_SEND = (
+    "send the choice as JSON (Content-Type: application/json, "
+    '{"action": "accept_all"}) or as a form (Content-Type: '
+    "application/x-www-form-urlencoded, action=accept_all)"
+)
 
 
 class _JsonChoice(BaseModel):
@@ -62,12 +67,10 @@ class ChoiceReader:
             return self._json_choice(await self._read_body(scope, receive))
         if content_type == b"application/x-www-form-urlencoded":
             return self._form_choice(await self._read_body(scope, receive))
-        shown = content_type.decode("latin-1") or "none"
-        raise RequestError(
-            415,
-            f"unsupported content type {shown!r}; send application/json or "
-            "application/x-www-form-urlencoded",
-        )
+        if not content_type:
+            raise RequestError(415, f"no Content-Type header was sent; {_HOW_TO_SEND}")
+        shown = content_type.decode("latin-1")
+        raise RequestError(415, f"unsupported content type {shown!r}; {_HOW_TO_SEND}")
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         length = request_header(scope, b"content-length")
@@ -128,6 +131,15 @@ class ChoiceReader:
             elif key == "next":
                 next_value = value
         if action is None and not granted:
+            if body.lstrip()[:1] in (b"{", b"["):
+                # curl -d and many HTTP clients send form data unless told otherwise.
+                raise RequestError(
+                    400,
+                    "the body was read as a form (Content-Type: "
+                    "application/x-www-form-urlencoded) but looks like JSON; send JSON with "
+                    "Content-Type: application/json (curl -H 'Content-Type: "
+                    'application/json\' -d \'{"action": "accept_all"}\')',
+                )
             raise RequestError(400, f"missing 'action' ({_ACTION_LIST})")
         known = _ACTIONS.get(action if action is not None else "save")
         if known is None:
