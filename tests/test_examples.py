@@ -1,4 +1,4 @@
-"""Both example shops, driven like a visitor with JS off: the forms on the page."""
+"""The example shops, driven like a visitor with JS off: the forms on the page."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
-from examples import fastapi_app, shop, starlette_app
+from examples import fastapi_app, flask_app, shop, starlette_app
 from tests.conftest import KEY, set_cookie_names
 
 APPS: dict[str, Callable[[list[str]], ASGIApp]] = {
     "starlette": starlette_app.create_app,
     "fastapi": fastapi_app.create_app,
+    "flask": flask_app.create_app,  # WSGI, through a2wsgi and Starlette's TestClient
 }
 EVERY_COOKIE = {"sid", "lang", "_ga", "_hjSessionUser_1", "_fbp"}
 

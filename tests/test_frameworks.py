@@ -2,7 +2,9 @@
 
 Each example sets one cookie of every category on ``GET /`` and renders what its
 handler saw: the consent state and the cookie names parsed by the framework itself
-(``request.cookies`` in Starlette, FastAPI and Litestar, ``request.COOKIES`` in Django).
+(``request.cookies`` in Starlette, FastAPI, Litestar and Flask, ``request.COOKIES`` in
+Django). The WSGI apps (Flask, Django under WSGI) run behind a2wsgi's WSGIMiddleware,
+in its thread pool, and stream their bodies as many ASGI messages.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from a2wsgi import WSGIMiddleware
+from flask import Flask, Response, request
 from starlette.types import ASGIApp
 
-from examples import fastapi_app, litestar_app, starlette_app
+from consent import ConsentMiddleware
+from consent.errors import MiddlewareNotInstalled
+from consent.wsgi import consent_from_environ
+from examples import fastapi_app, flask_app, litestar_app, shop, starlette_app
 from examples.django_app import asgi as django_asgi
+from examples.django_app import wsgi as django_wsgi
 from tests.conftest import KEY
 
 pytestmark = pytest.mark.anyio
@@ -25,6 +33,8 @@ FACTORIES: dict[str, Callable[[list[str]], ASGIApp]] = {
     "fastapi": fastapi_app.create_app,
     "litestar": litestar_app.create_app,
     "django": django_asgi.create_app,
+    "flask": flask_app.create_app,  # WSGI, through a2wsgi
+    "django-wsgi": django_wsgi.create_app,  # Django's WSGI handler, through a2wsgi
 }
 SHOP = ["_fbp", "_ga", "_hjSessionUser_1", "lang", "sid"]
 EVERY_CATEGORY = "necessary, functional, analytics, performance, advertisement"
@@ -139,7 +149,7 @@ async def test_form_post_without_javascript_redirects_back(client: httpx.AsyncCl
     assert seen_by_handler(await client.get("/"))[0] == "decided"
 
 
-@pytest.mark.parametrize("framework", ["fastapi", "litestar", "django"])
+@pytest.mark.parametrize("framework", ["fastapi", "litestar", "django", "flask", "django-wsgi"])
 async def test_framework_dependency_reads_state(framework: str) -> None:
     transport = httpx.ASGITransport(app=FACTORIES[framework]([KEY]))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -162,3 +172,50 @@ async def test_banner_is_injected_into_every_frameworks_page(client: httpx.Async
     decided = (await client.get("/")).text
     assert 'id="consent-banner"' not in decided
     assert 'id="consent-settings"' in decided
+
+
+def streamed_flask_shop(*, content_length: bool) -> ASGIApp:
+    """The shop's page from Flask in chunks of at most 100 bytes, ``<head>`` and
+    ``</body>`` each cut in two, with or without the app's own ``Content-Length``."""
+    shop_app = Flask(__name__)
+
+    @shop_app.get("/")
+    def page() -> Response:
+        state = consent_from_environ(request.environ)
+        body = shop.render_page(state, dict(request.cookies), framework="Flask").encode()
+        middles = (body.index(b"<head>") + 3, body.rindex(b"</body>") + 3)
+        cuts = sorted({*range(0, len(body), 100), *middles})
+        chunks = [body[a:b] for a, b in zip(cuts, [*cuts[1:], len(body)], strict=True)]
+        assert all(b"<head>" not in c and b"</body>" not in c for c in chunks)
+        headers = {"content-length": str(len(body))} if content_length else {}
+        return Response(iter(chunks), mimetype="text/html", headers=headers)
+
+    wsgi = WSGIMiddleware(shop_app)  # type: ignore[arg-type]
+    return ConsentMiddleware(wsgi, policy=shop.POLICY, secret_keys=[KEY])
+
+
+@pytest.mark.parametrize("content_length", [True, False], ids=["content-length", "chunked"])
+async def test_banner_goes_into_a_streamed_wsgi_page(content_length: bool) -> None:
+    app = streamed_flask_shop(content_length=content_length)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/")
+    text = response.text
+    assert text.index('id="consent-banner"') < text.rindex("</body>")
+    assert text.index("<head>") < text.index("gtag('consent','default'") < text.index("</head>")
+    assert text.endswith("</body></html>")
+    assert seen_by_handler(response) == ("undecided", "necessary", "none")
+    if content_length:
+        assert int(response.headers["content-length"]) == len(response.content)
+    else:
+        assert "content-length" not in response.headers
+
+
+def test_wsgi_app_without_the_middleware_is_refused_clearly() -> None:
+    # Under a WSGI server (here Flask's test client) the ASGI middleware never runs.
+    bare = flask_app.create_flask_app()
+    bare.testing = True  # raise instead of answering 500
+    with pytest.raises(MiddlewareNotInstalled, match=r"a2wsgi\.WSGIMiddleware"):
+        bare.test_client().get("/")
+    with pytest.raises(MiddlewareNotInstalled, match="ConsentMiddleware"):
+        consent_from_environ({"asgi.scope": {"type": "http"}})  # an adapter, no middleware
