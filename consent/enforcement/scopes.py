@@ -19,6 +19,7 @@ log = logging.getLogger("consent")
 # Names are checked until one differs; glob declarations can match many names, so the
 # names already warned about are bounded like the verdict cache.
 MAX_WARNED = 1024
+MAX_CHECKED = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +65,35 @@ class DeclaredScope:
 
 
 class ScopeWarnings:
-    """Logs, once per name, a ``Set-Cookie`` whose scope differs from its declaration."""
+    """Logs, once per name, a ``Set-Cookie`` whose scope differs from its declaration.
+
+    An app sends the same attributes for a name again and again (an ``Expires`` changes
+    once a second): each distinct attribute text is read once, so a page pays a set
+    probe per declared ``Set-Cookie``, not a parse.
+    """
 
     def __init__(self) -> None:
         self.warned: set[str] = set()
+        self._checked: set[tuple[str, bytes]] = set()
 
     def check(self, scope: DeclaredScope, set_cookie: bytes) -> None:
-        if scope.name in self.warned or len(self.warned) >= MAX_WARNED:
+        name = scope.name
+        if name in self.warned:
             return
+        cut = set_cookie.find(b";")
+        key = (name, set_cookie[cut:] if cut >= 0 else b"")
+        if key in self._checked:
+            return
+        if len(self._checked) >= MAX_CHECKED:
+            self._checked.clear()  # attribute texts are the app's, but stay bounded
+        self._checked.add(key)
         difference = scope.difference(set_cookie)
-        if difference is not None:
-            self.warned.add(scope.name)
+        if difference is not None and len(self.warned) < MAX_WARNED:
+            self.warned.add(name)
             log.warning(
                 "the app sets cookie %r with %s. A withdrawal expires it in the declared "
                 "scope, host-only and under Path=/ only: make its declaration (domain:, "
                 "path:) say what the app does.",
-                scope.name,
+                name,
                 difference,
             )
