@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from consent.enforcement.scopes import DeclaredScope
+from consent.enforcement.scopes import DeclaredScope, ScopeWarnings
 from consent.policy.config import CookieDeclaration
 from tests.conftest import EPOCH, MakeClient, header_app, set_cookies, small_policy
 
@@ -103,3 +103,18 @@ def test_a_cookie_set_as_declared_is_not_logged(
     with caplog.at_level(logging.WARNING, logger="consent"):
         client.get("/")
     assert not [r for r in caplog.records if r.name == "consent"]
+
+
+def test_attributes_already_read_are_not_read_again_but_new_ones_are(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scope = declared(domain="shop.test")
+    warnings = ScopeWarnings()
+    with caplog.at_level(logging.WARNING, logger="consent"):
+        for value in (b"1", b"2"):  # values differ, attributes do not: read once
+            warnings.check(scope, b"_ga=" + value + b"; Domain=shop.test; Path=/")
+        assert not caplog.records
+        warnings.check(scope, b"_ga=3; Path=/")  # new attributes: read, and wrong
+        warnings.check(scope, b"_ga=4; Path=/x")  # wrong too, but _ga was warned about
+    assert len(caplog.records) == 1
+    assert "host-only" in caplog.records[0].getMessage()
