@@ -26,6 +26,8 @@ def consent_from_scope(scope: Mapping[str, Any]) -> ConsentState:
     if not isinstance(state, ConsentState):
         raise MiddlewareNotInstalled(
             "no consent state on this request: wrap the whole ASGI application in "
-            "ConsentMiddleware (for Django, serve it through ASGI, not WSGI)"
+            "ConsentMiddleware (a WSGI app such as Flask, or Django under WSGI: "
+            "ConsentMiddleware(a2wsgi.WSGIMiddleware(app)), read with "
+            "consent.wsgi.consent_from_environ)"
         )
     return state
