@@ -70,6 +70,59 @@ def test_check_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert err.endswith("\n")
 
 
+_CATEGORIES = "categories:\n  necessary:\n    title: N\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        ("x: " + "[" * 400 + "]" * 400 + "\n", 1, "x[0][0]", "nested more than 64 levels"),
+        ("gpc_last_update: 2024-02-30\n", 1, "gpc_last_update", "not a valid date"),
+        ("gpc: !!bool maybe\n", 1, "gpc", "not a boolean"),
+        ("revision: !!int abc\n", 1, "revision", "not a whole number"),
+        ("records:\n  timeout_seconds: !!float abc\n", 2, "records.timeout_seconds", "number"),
+        ("revision: " + "9" * 4301 + "\n", 1, "revision", "more than 64 characters"),
+        ("records:\n  enabled: 'no'\n", 2, "records.enabled", "valid boolean"),
+        ("records:\n  timeout_seconds: '5'\n", 2, "records.timeout_seconds", "valid number"),
+        ("banner:\n  inject: 'false'\n", 2, "banner.inject", "valid boolean"),
+        ("banner:\n  inject: 0\n", 2, "banner.inject", "valid boolean"),
+        (
+            "banner:\n  consent_mode:\n    enabled: 'yes'\n",
+            3,
+            "banner.consent_mode.enabled",
+            "boolean",
+        ),
+        (
+            "banner:\n  consent_mode:\n    wait_for_update: '100'\n",
+            3,
+            "banner.consent_mode.wait_for_update",
+            "valid integer",
+        ),
+        ("records:\n  urll: x\n", 2, "records.urll", "did you mean 'url'? (keys allowed here: en"),
+        (
+            "banner:\n  injct: 1\n",
+            2,
+            "banner.injct",
+            "did you mean 'inject'? (keys allowed here: i",
+        ),
+    ],
+)
+def test_check_reports_every_refusal_as_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: int, key: str, words: str
+) -> None:
+    # Issue 12: each of these ended in a traceback or was accepted.
+    path = tmp_path / "consent.yaml"
+    path.write_text(text + _CATEGORIES, encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"error: {path}:{line}: {key}")
+    assert words in err
+    assert err.count("\n") == 1
+    assert err.endswith("\n")
+    assert "Traceback" not in err
+
+
 def test_check_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "nope.yaml")]) == 1
     assert "cannot read the policy file" in capsys.readouterr().err

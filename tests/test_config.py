@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
+from typing import Annotated, Union, get_args, get_origin
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from consent import ConfigError, load_policy, policy_from_string
-from consent.policy.config import _document_location
+from consent.policy.config import PolicyConfig, _document_location
+from consent.policy.yamlsource import MAX_DEPTH, parse_yaml
 
 EXAMPLE = Path("examples/consent.yaml")
 
@@ -413,6 +416,16 @@ def test_bad_choice(tmp_path: Path, key: str, value: str) -> None:
     refused(tmp_path, f"{key}: {value}\n" + VALID, key=key, line=1)
 
 
+@pytest.mark.parametrize("value", ["'2024-02-30'", "'2023-02-29'", "'2024-13-01'"])
+def test_gpc_last_update_is_a_day_of_the_calendar(tmp_path: Path, value: str) -> None:
+    refused(tmp_path, f"gpc_last_update: {value}\n" + VALID, key="gpc_last_update", line=1)
+
+
+def test_gpc_last_update_on_a_leap_day() -> None:
+    text = "gpc_last_update: '2024-02-29'\n" + VALID
+    assert policy_from_string(text).config.gpc_last_update == "2024-02-29"
+
+
 def test_required_is_a_boolean(tmp_path: Path) -> None:
     text = VALID.replace("required: true", "required: 'true'")
     refused(tmp_path, text, key="categories.necessary.required", line=4)
@@ -463,3 +476,196 @@ def test_pydantic_labels_are_not_reported_as_keys(
     # policy field produces one today, but a future union must not name a key "bool".
     data = {"cookie": {"secure": "maybe"}, "categories": {"bool": {"title": 5, "cookies": [{}]}}}
     assert _document_location(loc, data, missing=missing) == expected
+
+
+# -- what PyYAML cannot read (issue 12): a ConfigError at the line, never a crash ----
+
+
+def _deep_list(levels: int) -> str:
+    """``x`` holding ``levels`` lists, one inside the other, on one line."""
+    return "x: " + "[" * levels + "]" * levels + "\n"
+
+
+def _deep_mapping(levels: int) -> str:
+    """``x`` holding ``levels`` indented block mappings, one key a line from line 2."""
+    return "x:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, levels + 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        # The document's mapping is level 1 and x's value level 2: the 64th list is level 65.
+        (_deep_list(400) + VALID, "x" + "[0]" * (MAX_DEPTH - 1), 1),
+        (VALID + _deep_list(400), "x" + "[0]" * (MAX_DEPTH - 1), 7),
+        ("x: " + "{a: " * 400 + "1" + "}" * 400 + "\n" + VALID, "x" + ".a" * (MAX_DEPTH - 1), 1),
+        (
+            _deep_mapping(400) + VALID,
+            "x." + ".".join(f"k{i}" for i in range(1, MAX_DEPTH)),
+            MAX_DEPTH,
+        ),
+    ],
+)
+def test_deep_nesting_is_refused_before_the_stack_runs_out(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    # 400 levels (a few KB) used to raise RecursionError from PyYAML's composer.
+    error = refused(tmp_path, text, key=key, line=line)
+    assert f"nested more than {MAX_DEPTH} levels deep" in error.message
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    # The document's mapping and MAX_DEPTH - 1 lists: the limit, with a value inside.
+    text = "x: " + "[" * (MAX_DEPTH - 1) + "1" + "]" * (MAX_DEPTH - 1) + "\n"
+    data, _ = parse_yaml(text)
+    data = data["x"]
+    for _ in range(MAX_DEPTH - 2):
+        data = data[0]
+    assert data == [1]
+    with pytest.raises(ConfigError, match=f"nested more than {MAX_DEPTH} levels deep"):
+        parse_yaml(text.replace("[", "[[", 1).replace("]", "]]", 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line", "words"),
+    [
+        # Unquoted, a date that the calendar lacks raised a bare ValueError.
+        ("gpc_last_update: 2024-02-30\n", "gpc_last_update", 1, "'2024-02-30' is not a valid date"),
+        ("gpc: !!bool maybe\n", "gpc", 1, "'maybe' is not a boolean"),  # was KeyError
+        ("revision: !!int abc\n", "revision", 1, "'abc' is not a whole number"),
+        ("cookie:\n  max_age_days: !!float abc\n", "cookie.max_age_days", 2, "not a number"),
+        ("gpc_last_update: !!timestamp abc\n", "gpc_last_update", 1, "not a valid date"),
+        # Python refuses to read more than 4300 digits; a sexagesimal one takes long to build.
+        ("revision: " + "9" * 4301 + "\n", "revision", 1, "more than 64 characters"),
+        ("revision: 1" + ":00" * 2000 + "\n", "revision", 1, "more than 64 characters"),
+        ("csp:\n  enabled: !!bool ja\n", "csp.enabled", 2, "'ja' is not a boolean"),
+    ],
+)
+def test_values_pyyaml_cannot_read_name_key_and_line(
+    tmp_path: Path, text: str, key: str, line: int, words: str
+) -> None:
+    error = refused(tmp_path, text + VALID, key=key, line=line)
+    assert words in error.message
+    assert len(error.message) < 150  # the value is shortened, never 4301 digits
+
+
+# -- every switch and number is strict (issue 12) ----------------------------
+
+
+def _models(model: type[BaseModel], seen: list[type[BaseModel]]) -> list[type[BaseModel]]:
+    """``model`` and every model its fields hold, however deep."""
+    if model not in seen:
+        seen.append(model)
+        for field in model.model_fields.values():
+            for shape in _all_types(field.annotation):
+                if isinstance(shape, type) and issubclass(shape, BaseModel):
+                    _models(shape, seen)
+    return seen
+
+
+def _shapes(annotation: object) -> list[object]:
+    """What a field may hold: ``X | None`` is ``[X, None]``, ``Annotated`` metadata dropped."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [shape for arg in get_args(annotation) for shape in _shapes(arg)]
+    if get_origin(annotation) is Annotated:
+        return _shapes(get_args(annotation)[0])
+    return [annotation]
+
+
+def _all_types(annotation: object) -> list[object]:
+    found = []
+    for shape in _shapes(annotation):
+        found.append(shape)
+        for arg in get_args(shape):
+            if arg is not Ellipsis:
+                found += _all_types(arg)
+    return found
+
+
+# Text, and numbers where a switch belongs, are refused rather than guessed.
+_WRONG: dict[type, list[object]] = {
+    bool: ["true", "no", "false", "yes", 1, 0],
+    int: ["5", "100", True, 5.0],
+    float: ["5", "0.5", True],
+}
+# Every boolean, integer and float field of every model the file can reach.
+_SWITCHES_AND_NUMBERS = [
+    (model, name, kind)
+    for model in _models(PolicyConfig, [])
+    for name, field in model.model_fields.items()
+    for kind in (bool, int, float)
+    if kind in _shapes(field.annotation)
+]
+_STRICT_CASES = [
+    pytest.param(model, name, wrong, id=f"{model.__name__}.{name}={wrong!r}")
+    for model, name, kind in _SWITCHES_AND_NUMBERS
+    for wrong in _WRONG[kind]
+]
+
+
+def test_the_audit_finds_the_switches_and_numbers() -> None:
+    fields = {f"{model.__name__}.{name}" for model, name, _ in _SWITCHES_AND_NUMBERS}
+    assert {
+        "RecordsSettings.enabled",
+        "RecordsSettings.timeout_seconds",
+        "BannerSettings.inject",
+        "BannerSettings.settings_button",
+        "ConsentModeSettings.enabled",
+        "ConsentModeSettings.wait_for_update",
+        "CspSettings.nonce",
+        "PolicyConfig.revision",
+        "PolicyConfig.gpc",
+    } <= fields
+
+
+@pytest.mark.parametrize(("model", "name", "wrong"), _STRICT_CASES)
+def test_every_switch_and_number_is_strict(
+    model: type[BaseModel], name: str, wrong: object
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        model.model_validate({name: wrong})
+    assert any(error["loc"][:1] == (name,) for error in info.value.errors())
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("gpc: 'no'\n", "gpc", 1),
+        ("gpc: 0\n", "gpc", 1),
+        ("csp:\n  nonce: 1\n", "csp.nonce", 2),
+    ],
+)
+def test_text_where_a_switch_or_number_belongs(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    assert "(got " in refused(tmp_path, text + VALID, key=key, line=line).message
+
+
+# -- an unknown key lists the keys of its own section (issue 12) --------------
+# (records: and banner: have their own in test_records_config.py and test_banner_config.py)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line", "close", "allowed"),
+    [
+        (
+            "text_fixes:\n  - {old: abcdefgh, new: abcdefgi, nwe: x}\n",
+            "text_fixes[0].nwe",
+            2,
+            "new",
+            "old, new",
+        ),
+        ("opt_out:\n  txt: x\n", "opt_out.txt", 2, "text", "text, categories"),
+        (
+            "csp:\n  nonse: true\n",
+            "csp.nonse",
+            2,
+            "nonce",
+            "enabled, report_only, directives, nonce, unsafe_eval, report_uri",
+        ),
+    ],
+)
+def test_unknown_key_lists_its_own_section(
+    tmp_path: Path, text: str, key: str, line: int, close: str, allowed: str
+) -> None:
+    error = refused(tmp_path, text + VALID, key=key, line=line)
+    assert error.message == (f"unknown key; did you mean {close!r}? (keys allowed here: {allowed})")

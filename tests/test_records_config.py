@@ -34,6 +34,47 @@ def test_errors_name_the_key_and_line() -> None:
 
 
 @pytest.mark.parametrize(
+    ("section", "key", "got"),
+    [
+        # 'no' used to turn recording off without a word: refused rather than guessed.
+        ("\n  enabled: 'no'", "records.enabled", "(got 'no')"),
+        ("\n  enabled: 'false'", "records.enabled", "(got 'false')"),
+        ("\n  enabled: 0", "records.enabled", "(got 0)"),
+        ("\n  timeout_seconds: '5'", "records.timeout_seconds", "(got '5')"),
+        ("\n  timeout_seconds: true", "records.timeout_seconds", "(got True)"),
+        (" 'no'", "records", "(got 'no')"),
+        (" 0", "records", "(got 0)"),
+    ],
+)
+def test_switches_and_numbers_are_not_text(section: str, key: str, got: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        policy_from_string(_records(section), source="consent.yaml")
+    assert caught.value.key == key
+    line = 3 if section.startswith("\n") else 2  # records: is line 2, its keys from line 3
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"consent.yaml:{line}: {key}: ")
+    assert got in str(caught.value)
+
+
+def test_timeout_takes_whole_and_decimal_numbers() -> None:
+    assert (
+        policy_from_string(_records("\n  timeout_seconds: 5")).config.records.timeout_seconds == 5
+    )
+    settings = policy_from_string(_records("\n  timeout_seconds: 0.5")).config.records
+    assert settings.timeout_seconds == 0.5
+
+
+def test_unknown_key_lists_the_records_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        policy_from_string(_records("\n  url: sqlite:///x.db\n  timout_seconds: 5"))
+    assert (caught.value.key, caught.value.line) == ("records.timout_seconds", 4)
+    assert caught.value.message == (
+        "unknown key; did you mean 'timeout_seconds'? (keys allowed here: "
+        "enabled, url, ip, table_prefix, spool, timeout_seconds)"
+    )
+
+
+@pytest.mark.parametrize(
     ("plain", "driver"),
     [
         ("sqlite:///records.db", "sqlite+aiosqlite"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 BUILTIN_LANGUAGES = ("en", "fr", "de")  # the texts in consent/banner/i18n.py
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
@@ -99,16 +99,17 @@ class BannerTexts(_Model):
 class ConsentModeSettings(_Model):
     """Google Consent Mode v2: off unless ``enabled``."""
 
-    enabled: bool = False
+    # Strict like every switch and number of the file: 'yes' or '100' is refused, not guessed.
+    enabled: StrictBool = False
     mapping: dict[str, tuple[ConsentType, ...]] = DEFAULT_CONSENT_MODE_MAPPING
-    wait_for_update: int = Field(default=500, ge=0, le=10_000)
+    wait_for_update: StrictInt = Field(default=500, ge=0, le=10_000)
 
 
 class BannerSettings(_Model):
     """What the visitor sees and how it reaches the page."""
 
-    inject: bool = True
-    settings_button: bool = True
+    inject: StrictBool = True
+    settings_button: StrictBool = True
     default_language: Language = "en"
     languages: tuple[Language, ...] | None = None
     privacy_policy_url: Link | None = None

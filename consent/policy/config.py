@@ -6,10 +6,12 @@ validated here, once, so that the middleware can emit it without re-checking.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -42,8 +45,9 @@ _DOMAIN = re.compile(
 )
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
 _ENDPOINT = re.compile(r"(/[A-Za-z0-9._~-]+)+")
-# YAML would turn "true" into 1 and "30" into 30 without a word: numbers and
-# switches must be written as numbers and booleans.
+# pydantic's lax mode would turn true into 1, "30" into 30 and 'no' into False without a
+# word: every switch and number of the file is strict (StrictBool, StrictCount, StrictInt,
+# StrictFloat, which takes an integer too), so text where one belongs is refused.
 StrictCount = Annotated[int, Field(strict=True)]
 # The hard cap on how long a choice lasts: 13 months, the CNIL's longest lifetime.
 MAX_DAYS = 395
@@ -190,7 +194,7 @@ class RecordsSettings(_Model):
     ``consent-records.db`` in the working directory (see docs/records.md).
     """
 
-    enabled: bool = True
+    enabled: StrictBool = True
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     # YAML 1.1 reads a bare `off` as false: accept it as the word it was meant to be.
     ip: Annotated[
@@ -198,7 +202,7 @@ class RecordsSettings(_Model):
     ] = "off"
     table_prefix: str = "consent_"
     spool: str | None = Field(default=None, min_length=1, max_length=4096)
-    timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    timeout_seconds: StrictFloat = Field(default=3.0, gt=0, le=60)
 
     @field_validator("table_prefix")
     @classmethod
@@ -241,6 +245,10 @@ def _texts_hash(value: str) -> str:
 def _date(value: str) -> str:
     if not _DATE.fullmatch(value):
         raise ValueError('a date is written as "YYYY-MM-DD", in quotes')
+    try:
+        datetime.date.fromisoformat(value)  # the shape allows 2024-02-30: the calendar does not
+    except ValueError:
+        raise ValueError(f"{value!r} is not a day of the calendar") from None
     return value
 
 
@@ -474,23 +482,46 @@ def _document_location(loc: Location, data: Any, *, missing: bool) -> Location:
     return tuple(result)
 
 
-def _model_at(loc: Location) -> type[BaseModel]:
-    """The model that holds the key at ``loc`` (the file's shape is fixed and shallow)."""
-    if loc[0] == "cookie":
-        return ConsentCookieSettings
-    if loc[0] == "opt_out":
-        return OptOutSettings
-    if loc[0] == "text_fixes":
-        return TextFix
-    if loc[0] == "csp":
-        return CspSettings
-    if loc[0] == "categories":
-        return Category if len(loc) == 3 else CookieDeclaration
-    return PolicyConfig
+def _shapes(annotation: Any) -> list[Any]:
+    """The types a field may hold: ``X | None`` is ``[X, None]``, metadata dropped."""
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        return [shape for arg in get_args(annotation) for shape in _shapes(arg)]
+    if origin is Annotated:
+        return _shapes(get_args(annotation)[0])
+    return [annotation]
+
+
+def _model_at(loc: Location) -> type[BaseModel] | None:
+    """The model whose key ``loc`` names, found by following the field types from the top.
+
+    Derived from the models, so that a new section's unknown keys list that section's keys.
+    """
+    shapes: list[Any] = [PolicyConfig]
+    for part in loc[:-1]:
+        inner: list[Any] = []
+        for shape in shapes:
+            origin = get_origin(shape)
+            if isinstance(shape, type) and issubclass(shape, BaseModel):
+                field = shape.model_fields.get(str(part))
+                if field is not None:
+                    inner += _shapes(field.annotation)
+            elif origin is dict and isinstance(part, str):
+                inner += _shapes(get_args(shape)[1])  # a name of the file's choosing
+            elif origin in (tuple, list) and isinstance(part, int):
+                inner += _shapes(get_args(shape)[0])
+        shapes = inner
+    for shape in shapes:
+        if isinstance(shape, type) and issubclass(shape, BaseModel):
+            return shape
+    return None
 
 
 def _unknown_key(loc: Location) -> str:
-    known = list(_model_at(loc).model_fields)
+    model = _model_at(loc)
+    if model is None:  # pragma: no cover - pydantic reports extra keys of models only
+        return "unknown key"
+    known = list(model.model_fields)
     message = "unknown key"
     close = difflib.get_close_matches(str(loc[-1]), known, n=1)
     if close:

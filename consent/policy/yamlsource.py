@@ -3,7 +3,9 @@
 PyYAML's composer gives each node a start mark; we walk the node tree ourselves
 instead of calling ``safe_load`` so that duplicate keys, anchors and aliases are
 refused (rule 10) and every value can be traced back to its line when pydantic
-later rejects it.
+later rejects it. Whatever the file holds, the outcome is a value or a
+``ConfigError`` with a line: never a ``RecursionError``, ``KeyError`` or bare
+``ValueError`` from inside PyYAML.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ import yaml
 from ..errors import ConfigError
 
 MAX_FILE_BYTES = 1024 * 1024
+# Mappings and lists inside one another, the document's own included. A real policy
+# needs 6 (banner.texts.fr.categories.ads). PyYAML composes nodes recursively, three
+# Python frames a level: a few KB of "[[[[" would exhaust the interpreter's stack, so
+# deeper documents are refused while composing, before the stack can run out.
+MAX_DEPTH = 64
+# No setting needs a longer number. Python refuses to read an integer of more than 4300
+# digits, and a sexagesimal one (1:00:00:...) costs quadratic time to build.
+MAX_NUMBER_CHARS = 64
 
 Location = tuple[str | int, ...]
 
@@ -74,34 +84,76 @@ def load_yaml(path: str | Path) -> tuple[Any, SourceMap]:
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, remembering which nodes carried an anchor.
+    """PyYAML's safe loader, remembering which nodes carried an anchor, and bounding depth.
 
     The composer resolves an alias to the anchored node itself and keeps no trace
     of the anchor on the node, so we note it while composing.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, file: str) -> None:
         super().__init__(text)
+        self.file = file
         self.anchored: set[int] = set()
+        # The key or index of every node being composed, outermost first (None for the
+        # document and for mapping keys), to name where a too-deep value sits.
+        self._path: list[str | int | None] = []
+        self._open_collections = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
-        node = super().compose_node(parent, index)
+        collection = isinstance(event, yaml.CollectionStartEvent)
+        self._path.append(_path_part(index))
+        if collection and self._open_collections >= MAX_DEPTH:
+            loc = tuple(part for part in self._path if part is not None)
+            # A mapping's value is reported at its key's line, as everywhere else.
+            mark = index.start_mark if isinstance(index, yaml.Node) else event.start_mark
+            raise ConfigError(
+                f"mappings and lists are nested more than {MAX_DEPTH} levels deep here; "
+                "a consent policy needs far fewer",
+                file=self.file,
+                key=render_key(loc) or None,
+                line=mark.line + 1,
+            )
+        depth = 1 if collection else 0
+        self._open_collections += depth
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._open_collections -= depth
+            self._path.pop()
         # An alias event names the anchor it reuses: its node is anchored already.
         if node is not None and getattr(event, "anchor", None) is not None:
             self.anchored.add(id(node))
         return node
 
 
+def _path_part(index: Any) -> str | int | None:
+    # The composer passes a sequence item's position, a mapping value's key node, and
+    # None for the document and for a mapping key (which sits at its mapping's place).
+    if isinstance(index, int):
+        return index
+    if isinstance(index, yaml.ScalarNode):
+        return str(index.value)
+    return None
+
+
 _PLAIN_TYPES = (str, int, float, bool, type(None))
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+# What a scalar of each tag should have been, for the message when it cannot be read.
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:bool": "a boolean (true or false)",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a valid date",
+}
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
 def parse_yaml(text: str, *, file: str = "<string>") -> tuple[Any, SourceMap]:
     try:
         # The reader checks for non-printable characters as soon as it is built.
-        loader = _Loader(text)
+        loader = _Loader(text, file)
     except yaml.reader.ReaderError as exc:
         raise ConfigError(
             f"invalid YAML: character {exc.character:#x} is not allowed in a YAML file",
@@ -182,18 +234,41 @@ def _convert(loader: _Loader, node: yaml.Node, loc: Location, source: SourceMap,
             _convert(loader, item, (*loc, index), source, file)
             for index, item in enumerate(node.value)
         ]
+    where = render_key(loc) or None
+    if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
+        raise ConfigError(
+            f"a number of more than {MAX_NUMBER_CHARS} characters "
+            f"({_shorten(node.value)}); no setting needs one that long",
+            file=file,
+            key=where,
+            line=line,
+        )
     try:
         value = loader.construct_object(node, deep=True)
     except yaml.MarkedYAMLError as exc:
+        raise ConfigError(f"invalid value: {exc.problem}", file=file, key=where, line=line) from exc
+    except Exception as exc:
+        # PyYAML's scalar constructors let the conversion's own error escape: KeyError
+        # for `!!bool maybe`, ValueError for `!!int abc` or an unquoted 2024-02-30,
+        # AttributeError for `!!timestamp abc`. Whichever it is, the value is at fault.
+        kind = _SCALAR_KINDS.get(str(node.tag), f"a {node.tag} value")
         raise ConfigError(
-            f"invalid value: {exc.problem}", file=file, key=render_key(loc) or None, line=line
+            f"{_shorten(node.value)} is not {kind}; put text in quotes",
+            file=file,
+            key=where,
+            line=line,
         ) from exc
     if not isinstance(value, _PLAIN_TYPES):
         # Dates, binary and tagged scalars: a policy holds text, numbers and booleans only.
         raise ConfigError(
             f"a {type(value).__name__} value is not allowed here; put the text in quotes",
             file=file,
-            key=render_key(loc) or None,
+            key=where,
             line=line,
         )
     return value
+
+
+def _shorten(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
