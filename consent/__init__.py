@@ -8,6 +8,8 @@ consent endpoints) → ``banner`` (what the visitor sees). ``middleware`` puts t
 together as ``ConsentMiddleware``. docs/enforcement.md walks through it.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .dependencies import consent_from_scope, get_consent
 from .errors import ConfigError, ConsentError, RequestError
 from .middleware import ConsentMiddleware
@@ -15,6 +17,21 @@ from .policy.config import PolicyConfig
 from .policy.policy import Policy, load_policy, policy_from_string
 from .policy.state import ConsentState
 from .signals.csp import csp_nonce
+
+# The package is published as asgi-cookie-consent (the name "consent" was taken on PyPI).
+DISTRIBUTION = "asgi-cookie-consent"
+
+
+def _installed_version(distribution: str = DISTRIBUTION) -> str:
+    """The version pyproject.toml gave the installed distribution: one source of truth."""
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        # Imported from a checkout that was never installed (no metadata to read).
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 __all__ = [
     "ConfigError",
@@ -24,6 +41,7 @@ __all__ = [
     "Policy",
     "PolicyConfig",
     "RequestError",
+    "__version__",
     "consent_from_scope",
     "csp_nonce",
     "get_consent",

@@ -1,4 +1,8 @@
-"""The ``consent`` command: validate a policy file, make a secret key, manage consent records."""
+"""The ``consent`` command: validate a policy file, make a secret key, manage consent records.
+
+Its help is written for a terminal (``DESCRIPTION``, ``EPILOG``), not taken from this
+docstring.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 
+from . import DISTRIBUTION, __version__
 from .errors import ConfigError
 from .policy.policy import Policy, load_policy
 from .records.cli import add_records_commands
@@ -81,13 +86,48 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+# Help is read in a terminal: plain text, laid out by hand where argparse would rewrap it.
+DESCRIPTION = """\
+Server-enforced cookie consent for ASGI apps: check a policy file, make a
+secret key for the signed consent cookie, and export, verify, prune or count
+the records that prove consent.
+"""
+
+EPILOG = f"""\
+examples:
+  consent check consent.yaml                      validate a policy file
+  export CONSENT_SECRET_KEYS="$(consent keygen)"  make and use a secret key
+  consent records verify --config consent.yaml    check the proof of consent
+  consent records --help                          the records commands
+
+On PyPI as {DISTRIBUTION}. Documentation: the docs/ folder of
+https://github.com/consent-project/asgi-cookie-consent
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="consent", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="consent",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    check = commands.add_parser("check", help="validate a policy file and list its cookies")
+    check = commands.add_parser(
+        "check",
+        help="validate a policy file and list its cookies",
+        description="Validate a policy file and list its categories, cookies and the hash of "
+        "its texts. Exit status 1, with the file, line and key at fault, if it is not valid.",
+    )
     check.add_argument("file", help="the policy file, e.g. consent.yaml")
     check.set_defaults(run=_check)
-    keygen = commands.add_parser("keygen", help="print a new random secret key")
+    keygen = commands.add_parser(
+        "keygen",
+        help="print a new random secret key",
+        description="Print a new random secret key for CONSENT_SECRET_KEYS, which signs the "
+        "consent cookie.",
+    )
     keygen.add_argument(
         "--bytes", type=_key_bytes, default=32, help="random bytes, 16 to 1024 (default 32)"
     )

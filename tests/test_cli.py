@@ -1,19 +1,34 @@
-"""The ``consent`` command: ``check`` a policy file, ``keygen`` a secret key."""
+"""The ``consent`` command: ``check`` a policy file, ``keygen`` a secret key, its help and
+``--version``, and the release metadata that version comes from."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
+import tomllib
+from collections.abc import Iterator
+from importlib.metadata import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
+from trove_classifiers import classifiers as known_classifiers
 
+import consent
 from consent import load_policy
-from consent.cli import main
+from consent.cli import build_parser, main
 from consent.enforcement.tokens import normalize_keys
 
 EXAMPLE = "examples/consent.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _project() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        project: dict[str, Any] = tomllib.load(file)["project"]
+    return project
 
 
 def test_check_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,3 +195,66 @@ def test_entry_point_runs_as_a_module(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert refused.stdout == ""
     assert refused.stderr.startswith(f"error: {bad}:1: categories: ")
+
+
+# -- --version, --help and the release metadata ------------------------------------------
+
+
+def test_version_comes_from_pyproject(capsys: pytest.CaptureFixture[str]) -> None:
+    # pyproject.toml holds the only copy; the package reads it from the installed metadata.
+    version = _project()["version"]
+    assert consent.__version__ == version
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"consent {version}\n"
+
+
+def test_version_without_installed_metadata() -> None:
+    assert consent._installed_version("no-such-distribution") == "0+unknown"
+
+
+def test_release_metadata() -> None:
+    project = _project()
+    # "consent" is someone else's project on PyPI: the import name and command stay.
+    assert project["name"] == consent.DISTRIBUTION == "asgi-cookie-consent"
+    assert project["scripts"] == {"consent": "consent.cli:main"}
+    assert metadata(consent.DISTRIBUTION)["Name"] == "asgi-cookie-consent"
+    # PyPI refuses an upload whose classifiers it does not know.
+    unknown = set(project["classifiers"]) - known_classifiers
+    assert unknown == set(), "not in trove-classifiers"
+    assert "Typing :: Typed" in project["classifiers"]
+    assert (ROOT / "consent" / "py.typed").is_file()
+    assert set(project["urls"]) == {"Homepage", "Documentation", "Source", "Issues", "Changelog"}
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_help_is_plain_text_for_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    parsers = list(_parsers(build_parser()))
+    assert {parser.prog for parser in parsers} >= {
+        "consent",
+        "consent check",
+        "consent keygen",
+        "consent records",
+        "consent records export",
+        "consent records verify",
+        "consent records prune",
+        "consent records stats",
+    }
+    for parser in parsers:
+        text = parser.format_help()
+        assert "``" not in text, f"{parser.prog} --help shows reST markup"
+        assert parser.description, f"{parser.prog} --help does not say what it does"
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: consent ")
+    assert "consent check consent.yaml" in out  # the examples keep their lines

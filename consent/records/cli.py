@@ -190,11 +190,19 @@ def _stats(args: argparse.Namespace) -> int:
 
 def add_records_commands(commands: Any) -> None:
     """Register ``consent records ...`` on the main parser's sub-commands."""
-    records = commands.add_parser("records", help="export, verify, prune and count consent records")
+    records = commands.add_parser(
+        "records",
+        help="export, verify, prune and count consent records",
+        description="Export, verify, prune and count the consent records, the proof of every "
+        "decision. Each command finds the records store in the records: settings of the "
+        "policy file given by --config (default consent.yaml).",
+    )
     sub = records.add_subparsers(dest="records_command", required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str, run: Callable[[argparse.Namespace], int]) -> Any:
-        parser = sub.add_parser(name, help=help_text)
+    def command(
+        name: str, help_text: str, description: str, run: Callable[[argparse.Namespace], int]
+    ) -> Any:
+        parser = sub.add_parser(name, help=help_text, description=description)
         parser.add_argument(
             "--config", default="consent.yaml", help="the policy file (default consent.yaml)"
         )
@@ -205,11 +213,24 @@ def add_records_commands(commands: Any) -> None:
         parser.add_argument("--since", type=_moment, help="from this date or time (UTC)")
         parser.add_argument("--until", type=_moment, help="before this date or time (UTC)")
 
-    export = command("export", "write records as JSON lines or CSV", _export)
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export = command(
+        "export",
+        "write records as JSON lines or CSV",
+        "Write the records as JSON lines or CSV, to standard output or a file.",
+        _export,
+    )
+    export.add_argument(
+        "--format", choices=("jsonl", "csv"), default="jsonl", help="default jsonl (JSON lines)"
+    )
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     window(export)
-    check = command("verify", "check the hash chain; exit 1 naming any tampered record", _verify)
+    check = command(
+        "verify",
+        "check the hash chain; exit 1 naming any tampered record",
+        "Check the hash chain of the records. Exit status 1, naming every tampered "
+        "record, if it is broken.",
+        _verify,
+    )
     check.add_argument(
         "--expect",
         action="append",
@@ -217,9 +238,23 @@ def add_records_commands(commands: Any) -> None:
         metavar="HASH",
         help="a head printed by an earlier verify, kept elsewhere: it must still be in the chain",
     )
-    prune = command("prune", "delete records older than a retention period", _prune)
+    prune = command(
+        "prune",
+        "delete records older than a retention period",
+        "Delete the records older than a retention period; the chain then starts after "
+        "the last record deleted.",
+        _prune,
+    )
     prune.add_argument("--older-than", type=_duration, required=True, help="e.g. 400d, 56w or 72h")
-    stats = command("stats", "decisions and opt-in rate per category over time", _stats)
-    stats.add_argument("--period", choices=("day", "week", "month"), default="day")
+    stats = command(
+        "stats",
+        "decisions and opt-in rate per category over time",
+        "Count the decisions per day, week or month, and the share of them that granted "
+        "each optional category.",
+        _stats,
+    )
+    stats.add_argument(
+        "--period", choices=("day", "week", "month"), default="day", help="default day"
+    )
     stats.add_argument("--plot", metavar="FILE", help="also write a PNG chart to FILE")
     window(stats)
