@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Where `make demo` serves: make demo PORT=8080 HOST=0.0.0.0
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: demo test lint typecheck unit docs bench clean browser-deps screenshots
+.PHONY: demo test lint typecheck unit docs package bench clean browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +16,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/uvicorn examples.starlette_app:app --host 127.0.0.1 --port 8000
+	$(BIN)/uvicorn examples.starlette_app:app --host $(HOST) --port $(PORT)
 
-test: lint typecheck unit docs
+test: lint typecheck unit docs package
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,6 +43,20 @@ unit: $(STAMP) $(AXE)
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site
+
+# What PyPI would get: the sdist and the wheel (built from the sdist), their metadata
+# checked, then the wheel installed alone in a fresh virtualenv (its own dependencies, no
+# dev extras) and tests/smoke_wheel.py run there, isolated (-I) and from an empty
+# directory, so that `import consent` finds the installed package and not this checkout.
+DIST := build/dist
+SMOKE_VENV := build/smoke-venv
+package: $(STAMP)
+	rm -rf $(DIST) $(SMOKE_VENV)
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
+	$(PYTHON) -m venv $(SMOKE_VENV)
+	$(SMOKE_VENV)/bin/python -m pip install --quiet $(DIST)/*.whl
+	$(SMOKE_VENV)/bin/python -I tests/smoke_wheel.py "$(CURDIR)"
 
 # Regenerate docs/img/banner-*.png from the example shop in headless Chromium.
 screenshots: $(STAMP)
