@@ -27,6 +27,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from starlette.testclient import TestClient
 
 from consent import ConsentMiddleware, PolicyConfig
 from consent.cli import main as cli_main
@@ -141,22 +142,51 @@ def _run_cli(block: Block, capsys: pytest.CaptureFixture[str]) -> None:
 EXAMPLE_PAGES = [page for page in PAGES if any(b.marker for b in blocks(page))]
 
 
-@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=_ids(EXAMPLE_PAGES))
-def test_page_examples_run(
-    page: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def docs_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the examples run: a copy of examples/consent.yaml, CONSENT_SECRET_KEYS set."""
     shutil.copy(EXAMPLE_POLICY, tmp_path / "consent.yaml")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONSENT_SECRET_KEYS", KEY)
+    return tmp_path
+
+
+@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=_ids(EXAMPLE_PAGES))
+@pytest.mark.usefixtures("docs_directory")
+def test_page_examples_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
     namespace: dict[str, Any] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
     for block in blocks(page):
         if block.marker == "run":
             exec(compile(block.code, block.where, "exec"), namespace)  # noqa: S102 - our own docs
         elif block.marker == "cli":
             _run_cli(block, capsys)
+
+
+@pytest.mark.usefixtures("docs_directory")
+def test_readme_quickstart_is_a_page_to_click_through() -> None:
+    # A newcomer opens the README's first example in a browser: it must show the banner,
+    # and its "Accept all" must work as the browser submits it (no JavaScript needed).
+    quickstart = next(block for block in blocks(ROOT / "README.md") if block.marker == "run")
+    namespace: dict[str, Any] = {"__name__": "readme_quickstart"}
+    exec(compile(quickstart.code, quickstart.where, "exec"), namespace)  # noqa: S102
+    browser = TestClient(namespace["app"])
+
+    page = browser.get("/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Analytics allowed: False" in page.text
+    assert 'id="consent-banner"' in page.text
+    assert "set-cookie" not in page.headers  # no _ga before a choice
+    form = re.search(r'<form [^>]*method="post" action="([^"]+)">(.*?)</form>', page.text, re.S)
+    assert form is not None, "no consent form in the page"
+    button = '<button class="cc-btn" type="submit" name="action" value="accept_all">Accept all'
+    assert button in form[2]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form[2]))
+
+    after = browser.post(form[1], data={**fields, "action": "accept_all"})
+    assert after.url.path == "/"
+    assert "Analytics allowed: True" in after.text
+    assert 'id="consent-banner"' not in after.text
+    assert after.headers["set-cookie"].startswith("_ga=GA1.1.123.456;")
 
 
 # -- the configuration reference ---------------------------------------------------
