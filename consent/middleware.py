@@ -22,8 +22,10 @@ its ``</body>``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
@@ -34,9 +36,16 @@ from .banner.render import nonce_in_policies
 from .endpoints import Endpoints
 from .enforcement.consent_cookie import ConsentCookie
 from .enforcement.permit import Permit
-from .enforcement.request import RequestReader, RequestView, strip_cookies, with_cookie_header
+from .enforcement.request import (
+    RequestReader,
+    RequestView,
+    names_of,
+    strip_cookies,
+    with_cookie_header,
+)
 from .enforcement.response import SET_COOKIE, START_MESSAGES, ResponseStart
 from .enforcement.tokens import normalize_keys
+from .enforcement.undeclared import Kind, UndeclaredNames
 from .enforcement.verdicts import Verdicts
 from .errors import ConfigError
 from .policy.policy import Policy
@@ -100,6 +109,12 @@ class ConsentMiddleware:
             subdivision_header=self.regimes.subdivision_header,
             language=config.banner.inject,  # the banner's language
         )
+        # The undeclared names it sees, for `consent scan` (enforcement/undeclared.py).
+        self.undeclared = UndeclaredNames(
+            is_safe=policy.is_safe_cookie_name,
+            file=Path(config.undeclared_notes) if config.undeclared_notes else None,
+        )
+        self._undeclared_bit = self.verdicts.bits.undeclared
         self.csp = ContentSecurityPolicy(policy) if config.csp.enabled else None
         self.well_known_gpc = WellKnownGpc(config) if config.gpc else None
         # What sits on top: proof of consent, the endpoints, the banner.
@@ -121,14 +136,19 @@ class ConsentMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
-            if scope_type == "lifespan" and self.records is not None:
-                receive = self.records.lifespan_receive(receive)  # open/close the records store
+            if scope_type == "lifespan":
+                if self.records is not None:
+                    receive = self.records.lifespan_receive(receive)  # open/close the store
+                if self.undeclared.file is not None:
+                    receive = self._notes_at_shutdown(receive)
             await self.app(scope, receive, send)
             return
 
         # 1. What the request carries (over https, the consent cookie has its prefixed name).
         secure = self.consent_cookie.is_secure(scope)
         request = self.requests.read(scope["headers"], self.verdicts.own[secure])
+        if request.present & self._undeclared_bit:
+            self._note_undeclared(names_of(request, self.verdicts.undeclared), "request", scope)
 
         # 2. The consent that applies, where the app and the template helpers read it.
         permit = self._permit(request)
@@ -220,6 +240,8 @@ class ConsentMiddleware:
                 return
             # 5. Cookies, the CSP and Vary.
             start = ResponseStart.filtered(headers or (), verdicts, permit.allowed)
+            if start.undeclared:
+                self._note_undeclared(start.undeclared, "response", scope)
             for expiry in expirations:
                 start.append(SET_COOKIE, expiry)
             depends_on_cookie = start.set_cookie or bool(expirations)
@@ -239,6 +261,23 @@ class ConsentMiddleware:
             await send(message)
 
         return send_wrapper
+
+    def _note_undeclared(self, raw_names: Sequence[bytes], kind: Kind, scope: Scope) -> None:
+        """Note undeclared names; the file is written off the event loop when due."""
+        notes = self.undeclared
+        if raw_names and notes.saw(raw_names, kind, scope.get("path", "")):
+            snapshot = notes.take_snapshot()  # here: the tables change on this loop
+            loop = asyncio.get_running_loop()
+            notes.writing = loop.run_in_executor(None, notes.write, snapshot)
+
+    def _notes_at_shutdown(self, receive: Receive) -> Receive:
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await asyncio.to_thread(self.undeclared.write, self.undeclared.take_snapshot())
+            return message
+
+        return wrapped
 
     @staticmethod
     def _add_csp(

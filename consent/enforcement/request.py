@@ -135,6 +135,15 @@ class RequestReader:
         view.verdicts = seen
 
 
+def names_of(view: RequestView, verdict: Verdict) -> list[bytes]:
+    """The raw names (text before ``=``) of the request's cookies with this verdict."""
+    return [
+        piece.partition(b"=")[0]
+        for piece, seen in zip(view.pieces, view.verdicts, strict=True)
+        if seen is verdict and b"=" in piece
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class StrippedCookies:
     """A ``Cookie`` header without the cookies that may not pass (``None`` when none

@@ -81,6 +81,7 @@ class ResponseStart:
     encoded = False  # a Content-Encoding other than identity
     attachment = False  # Content-Disposition: attachment
     app_policies: tuple[bytes, ...] = ()  # the app's own CSP values
+    undeclared: tuple[bytes, ...] = ()  # raw names of Set-Cookies no declaration matches
 
     def __init__(self, headers: list[Any]) -> None:
         self.headers = headers
@@ -91,6 +92,7 @@ class ResponseStart:
         kept: list[Any] = []
         start = cls(kept)
         known = verdicts.known
+        undeclared = verdicts.undeclared
         for header in headers:
             name, value = header
             try:
@@ -109,6 +111,8 @@ class ResponseStart:
                 raw_name, equals, _ = value.partition(b"=")
                 if equals:
                     verdict = known.get(raw_name) or verdicts.learn(raw_name)
+                    if verdict is undeclared:
+                        start.undeclared += (raw_name,)  # rare: no list per response
                 else:
                     verdict = verdicts.nameless  # no "=" at all: no declaration names it
                 if verdict.bit & allowed:

@@ -92,7 +92,7 @@ class Verdicts:
         }
         # One shared verdict for every name no declaration matches, and for nameless
         # cookies (no "=" at all): never-seen names allocate nothing.
-        self.nameless = self._undeclared = Verdict(self.bits.undeclared)
+        self.nameless = self.undeclared = Verdict(self.bits.undeclared)
         # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
         # only ``learn`` writes to it.
         self.known: dict[bytes, Verdict] = {}
@@ -113,7 +113,7 @@ class Verdicts:
         if verdict is None:
             entry = self.policy.registry.lookup_latin1(name) if name else None
             if entry is None:
-                verdict = self._undeclared
+                verdict = self.undeclared
             else:
                 verdict = self._declared(name.decode("latin-1"), entry)
         if len(self.known) >= CACHE_SIZE:

@@ -280,6 +280,9 @@ class PolicyConfig(_Model):
     text_fixes: tuple[TextFix, ...] = ()
     endpoint: Annotated[str, AfterValidator(_endpoint)] = "/consent"
     undeclared: Literal["block", "allow"] = "block"
+    # Where the middleware keeps the undeclared names it saw (enforcement/undeclared.py),
+    # for `consent scan --undeclared`; null: noted in memory and logged only.
+    undeclared_notes: str | None = Field(default=None, min_length=1, max_length=4096)
     mode: Mode = "opt-in"
     geo_header: HeaderName | None = None
     geo_subdivision_header: HeaderName | None = None
