@@ -36,6 +36,8 @@ class CookieSighting:
     only found in the browser's jar. ``domain`` is as the browser stores it: a leading
     dot for a domain cookie, none for a host-only one. ``lifetime_s`` is what the
     browser granted (``None``: a session cookie, or not known from this sighting).
+    ``source_url`` says who set it: the URL of the response (``http``) or of the script
+    that wrote it (``js``; an inline script gives its document's URL).
     """
 
     phase: Phase
@@ -50,6 +52,7 @@ class CookieSighting:
     same_site: str | None = None
     lifetime_s: int | None = None
     partition: str | None = None
+    source_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
