@@ -114,7 +114,14 @@ def sample_results() -> list[PhaseResult]:
         cookies=[
             cookie("before", "sid", set_by="http", http_only=True, lifetime_s=None),
             cookie("before", "sid", http_only=True, secure=True, same_site="Lax"),
-            cookie("before", "_ga", ".example.com", set_by="js", lifetime_s=63072000),
+            cookie(
+                "before",
+                "_ga",
+                ".example.com",
+                set_by="js",
+                lifetime_s=63072000,
+                source_url="https://www.googletagmanager.com/gtag/js?id=G-1",
+            ),
             cookie("before", "_ga", ".example.com", page=ABOUT, lifetime_s=34560000),
             cookie("before", "_hjSessionUser_123", ".example.com", set_by="js"),
             cookie(
@@ -283,7 +290,7 @@ def test_details_quote_the_evidence() -> None:
     assert ga.phases == ("before",)
     assert ga.detail == (
         "The analytics cookie _ga was present before any choice on "
-        f"{HOME}, {ABOUT}, set by a script."
+        f"{HOME}, {ABOUT}, set by a script (https://www.googletagmanager.com/gtag/js)."
     )
     ide = by_key["before_consent", "IDE", ".doubleclick.net"].detail
     assert "set by a Set-Cookie header, in a frame from https://ad.doubleclick.net" in ide

@@ -96,6 +96,7 @@ class _Evidence:
     pages: set[str] = field(default_factory=set)
     set_by: set[SetBy | None] = field(default_factory=set)
     frames: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)  # who set it: a response's or script's URL
 
 
 _EvidenceIndex = dict[tuple[str, str, str, Phase], _Evidence]
@@ -110,6 +111,9 @@ def _index(results: Sequence[PhaseResult]) -> _EvidenceIndex:
             evidence.set_by.add(s.set_by)
             if s.frame_url and s.frame_url != s.page:
                 evidence.frames.add(_origin(s.frame_url))
+            if s.source_url:
+                # The query holds ids and cache busters: the script's address says who.
+                evidence.sources.add(s.source_url.split("?", 1)[0].split("#", 1)[0])
     return index
 
 
@@ -213,6 +217,8 @@ def _breaches(entry: CookieEntry, index: _EvidenceIndex) -> list[Finding]:
             f"{_what(entry)} was present {PHASE_WORDS[phase]} on "
             f"{_quote_pages(pages)}, {_how(set_by)}"
         )
+        if evidence and evidence.sources:
+            detail += f" ({_quote_pages(evidence.sources)})"
         if evidence and evidence.frames:
             detail += f", in a frame from {', '.join(sorted(evidence.frames))}"
         if entry.party == "third":
