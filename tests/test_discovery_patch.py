@@ -300,8 +300,13 @@ def test_family_stem(name: str, stem: str | None) -> None:
         (34560000, "400 days"),
         (86400, "1 day"),
         (7200, "2 hours"),
+        (3599, "1 hour"),
+        (86399, "1 day"),
+        (5340, "89 minutes"),
+        (15551999, "180 days"),
         (60, "1 minute"),
-        (59, "59 seconds"),
+        (59, "1 minute"),  # a minute, read a second after it was set
+        (30, "30 seconds"),
         (1, "1 second"),
     ],
 )

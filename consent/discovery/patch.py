@@ -373,11 +373,16 @@ def _match_text(entry: CookieEntry) -> str:
 
 
 def duration_words(seconds: int | None) -> str:
-    """A lifetime the way the policy file's ``duration`` says it (``session``, ``400 days``)."""
+    """A lifetime the way the policy file's ``duration`` says it (``session``, ``400 days``).
+
+    The jar gives what is left of a lifetime when it is read, a little under what was set
+    (3599 seconds of an hour): a count within 2% of a whole number of a unit is that.
+    """
     if seconds is None:
         return "session"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = round(seconds / size)
-            return f"{count} {unit}{'' if count == 1 else 's'}"
+        count = seconds / size
+        if count >= 1.98 or (count >= 0.98 and abs(count - round(count)) <= 0.02 * count):
+            whole = round(count)
+            return f"{whole} {unit}{'' if whole == 1 else 's'}"
     return f"{seconds} second{'' if seconds == 1 else 's'}"
