@@ -27,7 +27,7 @@ from .aggregate import MiddlewareNote, NotesError, aggregate, read_notes
 from .browser import BrowserNotFound
 from .catalogue import load_catalogue
 from .classify import Classifier
-from .cookiedb import load_cookie_db
+from .cookiedb import CookieDatabaseError, load_cookie_db
 from .findings import DEFAULT_FAIL_ON, FINDING_KINDS, failing, findings, printable
 from .model import Phase, PhaseResult, ScanResult
 from .progress import Progress
@@ -127,7 +127,7 @@ Crawl a site in Chromium three times: before any choice, after "reject all"
 and after "accept all". Every cookie and storage key (server and script,
 first and third party, every frame) and every third-party host is noted,
 classified from the policy file, the service catalogue and the Open Cookie
-Database, and written to --out:
+Database (consent cookie-db update fetches it), and written to --out:
 
   scan.json          every cookie, storage key, host and finding (version 1)
   policy-patch.yaml  the declarations the policy file lacks, to review and merge
@@ -164,6 +164,7 @@ def add_scan_command(commands: Any) -> argparse.ArgumentParser:
     scan.add_argument("url", type=_url, help="the first page to read, e.g. https://example.com/")
     scan.add_argument(
         "--config",
+        metavar="FILE",
         help=f"the policy file (default {DEFAULT_CONFIG} when there is one; without a "
         "policy every cookie is undeclared and the patch is a whole policy to start from)",
     )
@@ -171,10 +172,14 @@ def add_scan_command(commands: Any) -> argparse.ArgumentParser:
         "--max-pages",
         type=_max_pages,
         default=30,
+        metavar="N",
         help="pages to read per phase, following the site's own links (default 30)",
     )
     scan.add_argument(
-        "--out", default=DEFAULT_OUT, help=f"the folder for the reports (default {DEFAULT_OUT})"
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"the folder for the reports (default {DEFAULT_OUT})",
     )
     scan.add_argument(
         "--fail-on",
@@ -192,7 +197,8 @@ def add_scan_command(commands: Any) -> argparse.ArgumentParser:
     scan.add_argument(
         "--cookie-db",
         metavar="FILE",
-        help="an Open Cookie Database CSV to classify with (default: the copy shipped)",
+        help="an Open Cookie Database CSV to classify with (default: the copy that "
+        "consent cookie-db update keeps, if there is one)",
     )
     scan.add_argument(
         "--undeclared",
@@ -240,12 +246,8 @@ def run_scan(
         policy = _policy(args.config)
         notes, notes_path = _notes(args.undeclared, policy)
         classifier = Classifier(policy, load_catalogue(), load_cookie_db(args.cookie_db))
-    except (ConfigError, NotesError) as error:
+    except (ConfigError, NotesError, CookieDatabaseError) as error:
         print(f"error: {error}", file=err)
-        return 2
-    except (OSError, ValueError) as error:
-        # The cookie database: a file that is missing, unreadable or not its CSV.
-        print(f"error: --cookie-db {args.cookie_db}: {error}", file=err)
         return 2
 
     target = ScanTarget(
