@@ -1,7 +1,8 @@
-"""Faults: PostgreSQL connections killed mid-run, and the database gone for a while.
+"""Faults: PostgreSQL connections killed mid-run, the database gone for a while, a slow store.
 
-Whatever happens: no record is lost, no grant is answered without its record, no
-5xx grants anything, and refusals made meanwhile are written once the store is back.
+Whatever happens: no record is lost or written twice, no grant is answered without
+its record, no 5xx grants anything, and refusals made meanwhile are written once
+the store is back.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,12 +19,13 @@ import asyncpg
 import pytest
 
 from consent import ConsentMiddleware
-from consent.records import verify
+from consent.records import Decision, Store, StoredRecord, StoreUnavailable, recorder, verify
 
 from .records_support import (
     PG_URL,
     Backend,
     Reply,
+    backend,
     call,
     drop_tables,
     lifespan,
@@ -33,6 +35,7 @@ from .records_support import (
     unique_prefix,
 )
 
+__all__ = ["backend"]
 pytestmark = pytest.mark.anyio
 GRANT = {"action": "accept_all"}
 REFUSE = {"action": "reject_all"}
@@ -213,3 +216,128 @@ async def test_a_hanging_store_delays_no_refusal_beyond_a_second(pg: Backend) ->
         await server.wait_closed()
         assert app.records is not None
         await app.records.shutdown()
+
+
+class SlowStore:
+    """Holds every append at a gate the test opens; fails it while ``down``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.writing = asyncio.Event()  # a transaction has begun
+        self.gate = asyncio.Event()
+        self.down = False
+        append = Store.append
+
+        async def slow_append(
+            store: Store, decisions: Sequence[Decision], *, new: Sequence[Decision] = ()
+        ) -> list[StoredRecord]:
+            self.writing.set()
+            await self.gate.wait()
+            if self.down:
+                raise StoreUnavailable("the test took the store down")
+            return await append(store, decisions, new=new)
+
+        monkeypatch.setattr(Store, "append", slow_append)
+        # A refusal's wait runs out long before the store answers, yet a grant's does not.
+        monkeypatch.setattr(recorder, "REFUSAL_WAIT", 0.01)
+
+    async def busy(self) -> None:
+        """Until the first transaction is held at the gate (a failure, not a hang, if never)."""
+        await asyncio.wait_for(self.writing.wait(), 10)
+
+
+def _ids(replies: list[Reply]) -> set[str]:
+    return {reply.json()["consent_id"] for reply in replies}
+
+
+def _spooled(app: ConsentMiddleware) -> set[str | None]:
+    assert app.records is not None
+    return {decision.consent_id for decision in app.records.spool.pending()}
+
+
+async def test_a_slow_store_refuses_no_grant_and_writes_each_decision_once(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SlowStore(monkeypatch)
+    app = make_app(backend.policy())
+    async with lifespan(app):
+        writing = asyncio.create_task(call(app, "POST", "/consent", body=REFUSE))
+        await store.busy()
+        bodies = (GRANT, REFUSE, GRANT, REFUSE)
+        queued = [asyncio.create_task(call(app, "POST", "/consent", body=b)) for b in bodies]
+        # Answered while the store is still busy with the first transaction.
+        refusals = [await writing, await queued[1], await queued[3]]
+        spooled_meanwhile = _spooled(app)
+        store.gate.set()
+        grants = [await queued[0], await queued[2]]
+        assert [reply.status for reply in grants + refusals] == [200] * 5
+        # In one place at a time: the refusal being written is not spooled, the queued ones are.
+        assert spooled_meanwhile == _ids(refusals[1:])
+        assert _spooled(app) == set()
+        assert app.records is not None
+        assert await app.records.flush() == 0
+    records, head = await read_chain(backend)
+    assert verify(records, head).problems == []
+    assert sorted(r.decision.consent_id or "" for r in records) == sorted(_ids(grants + refusals))
+
+
+async def test_refusals_the_store_cannot_take_are_spooled_and_written_once(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SlowStore(monkeypatch)
+    store.down = True
+    app = make_app(backend.policy())
+    async with lifespan(app):
+        writing = asyncio.create_task(call(app, "POST", "/consent", body=REFUSE))
+        await store.busy()
+        queued = asyncio.create_task(call(app, "POST", "/consent", body=REFUSE))
+        grant = asyncio.create_task(call(app, "POST", "/consent", body=GRANT))
+        refusals = [await writing, await queued]
+        store.gate.set()  # the store fails: the writer spools the refusal it held
+        assert (await grant).status == 503
+        refusals.append(await call(app, "POST", "/consent", body=REFUSE))  # failing fast
+        assert [reply.status for reply in refusals] == [200] * 3
+        assert _spooled(app) == _ids(refusals)
+
+        store.down = False
+        assert app.records is not None
+        assert await app.records.flush() == 0
+    records, head = await read_chain(backend)
+    assert verify(records, head).problems == []
+    assert sorted(r.decision.consent_id or "" for r in records) == sorted(_ids(refusals))
+
+
+def test_a_refusal_being_written_when_the_loop_closes_is_spooled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A test client without lifespan runs each request on a loop of its own.
+    target = Backend("sqlite", f"sqlite:///{tmp_path / 'r.db'}", "consent_", tmp_path)
+    store = SlowStore(monkeypatch)
+    app = make_app(target.policy())
+    refusal = asyncio.run(call(app, "POST", "/consent", body=REFUSE))
+    assert refusal.status == 200
+    assert _spooled(app) == _ids([refusal])
+
+    store.gate.set()
+    assert app.records is not None
+    assert asyncio.run(app.records.flush()) == 0
+    records, _ = asyncio.run(read_chain(target))
+    assert [r.decision.consent_id for r in records] == [refusal.json()["consent_id"]]
+
+
+async def test_a_spooled_record_already_stored_is_not_written_again(backend: Backend) -> None:
+    app = make_app(backend.policy())
+    assert app.records is not None
+    async with lifespan(app):
+        refusal = await call(app, "POST", "/consent", body=REFUSE)
+        stored, _ = await read_chain(backend)
+        # A crash between a commit and the spool's rewrite leaves the line behind.
+        app.records.spool.add([stored[0].decision])
+        grant = await call(app, "POST", "/consent", body=GRANT)
+        assert grant.status == 200
+        assert _spooled(app) == set()
+    records, head = await read_chain(backend)
+    assert verify(records, head).problems == []
+    assert [r.decision.consent_id for r in records] == [
+        refusal.json()["consent_id"],
+        grant.json()["consent_id"],
+    ]

@@ -2,13 +2,19 @@
 
 - A decision that grants something new is committed before it takes effect: the
   caller awaits :meth:`Recorder.commit_first` and answers 503 if it raises.
-- A refusal, a withdrawal or a narrowing change is never blocked: if the store
-  cannot take it within ``timeout_seconds`` it is spooled to disk and written
-  when the store is back (by a retry task, the next write, or :meth:`flush`).
+- A refusal, a withdrawal or a narrowing change is never blocked: it waits at most
+  a second for the store, and a record the store cannot take is spooled to disk and
+  written when the store is back (by a retry task, the next write, or :meth:`flush`).
 
 Writes are group-committed: decisions arriving while a transaction runs go
 together into the next one, which is how one chain can take thousands of
 records a second while every append holds the chain lock.
+
+A decision is in one place at a time: queued, in the transaction being written,
+or in the spool. A refusal still queued when its request stops waiting moves to
+the spool; one already in a transaction stays there, and the writer spools it if
+that transaction fails. In two places, it would go into one transaction twice, and
+its duplicate record id would fail that whole transaction, grants included.
 """
 
 from __future__ import annotations
@@ -131,26 +137,28 @@ class Recorder:
             await self.keep(decision)
 
     async def commit_first(self, decision: Decision) -> None:
-        error = await self._write(decision)
+        queued = self._runtime_here().submit(decision)
+        try:
+            error = await asyncio.wait_for(asyncio.shield(queued.done), self.timeout)
+        except TimeoutError:
+            error = StoreUnavailable("the records store did not answer in time")
         if error is not None:
             raise error
 
     async def keep(self, decision: Decision) -> None:
-        # A refusal waits for a healthy store (milliseconds), never for a sick one.
-        error = await self._write(decision, min(self.timeout, REFUSAL_WAIT))
-        if error is not None:
-            # open, flock, write, fsync: off the event loop, other requests go on meanwhile.
-            await asyncio.to_thread(self.spool.add, decision)
-            self._runtime_here().retry_later()
-
-    async def _write(
-        self, decision: Decision, wait: float | None = None
-    ) -> StoreUnavailable | None:
-        future = self._runtime_here().submit(decision)
+        runtime = self._runtime_here()
+        queued = runtime.submit(decision, spool_if_unwritten=True)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), wait or self.timeout)
+            # A refusal waits for a healthy store (milliseconds), never for a sick one.
+            await asyncio.wait_for(asyncio.shield(queued.done), min(self.timeout, REFUSAL_WAIT))
         except TimeoutError:
-            return StoreUnavailable("the records store did not answer in time")
+            # Still queued, it moves to the spool: queued and spooled, it would go into
+            # the next transaction twice. Once the writer has taken it, it stays there:
+            # that transaction stores it, or the writer spools it when it fails.
+            if runtime.take_back(queued):
+                # open, flock, write, fsync: off the event loop, other requests go on meanwhile.
+                await asyncio.to_thread(self.spool.add, [decision])
+                runtime.retry_later()
 
     # -- reading --------------------------------------------------------------
 
@@ -221,25 +229,40 @@ class Recorder:
 
 
 @dataclass(eq=False)
+class _Queued:
+    """A decision waiting for the writer, and the future its request awaits."""
+
+    # ``None`` asks only for the spool to be written (a retry or a flush).
+    decision: Decision | None
+    done: asyncio.Future[StoreUnavailable | None]
+    # A refusal is never lost: if its transaction fails, the writer spools it.
+    spool_if_unwritten: bool
+
+
+@dataclass(eq=False)
 class _Runtime:
     """One event loop's store and writer task; every write of the loop goes through it."""
 
     recorder: Recorder
     loop: asyncio.AbstractEventLoop
     store: Store
-    # ``None`` asks only for the spool to be written (a retry or a flush).
-    queue: list[tuple[Decision | None, asyncio.Future[StoreUnavailable | None]]] = field(
-        default_factory=list
-    )
+    queue: list[_Queued] = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
     retry: asyncio.Task[None] | None = None
 
-    def submit(self, decision: Decision | None) -> asyncio.Future[StoreUnavailable | None]:
-        future: asyncio.Future[StoreUnavailable | None] = self.loop.create_future()
-        self.queue.append((decision, future))
+    def submit(self, decision: Decision | None, *, spool_if_unwritten: bool = False) -> _Queued:
+        queued = _Queued(decision, self.loop.create_future(), spool_if_unwritten)
+        self.queue.append(queued)
         if self.writer is None or self.writer.done():
             self.writer = self.loop.create_task(self._write_all())
-        return future
+        return queued
+
+    def take_back(self, queued: _Queued) -> bool:
+        """Remove ``queued`` if the writer has not taken it; ``False`` once it has."""
+        if queued not in self.queue:
+            return False
+        self.queue.remove(queued)
+        return True
 
     async def ready(self) -> None:
         recorder = self.recorder
@@ -259,37 +282,52 @@ class _Runtime:
         One task per loop does all the writing, so a spooled record is never in
         two transactions of this process at once.
         """
-        spool = self.recorder.spool
         while self.queue:
             batch = self.queue[:MAX_BATCH]
             del self.queue[:MAX_BATCH]
-            decisions = [decision for decision, _ in batch if decision is not None]
-            waiting: list[Decision] = []
-            result: StoreUnavailable | None = None
+            # From here on the batch is the writer's: no request takes a decision back.
+            decisions = [queued.decision for queued in batch if queued.decision is not None]
+            refusals = [
+                queued.decision
+                for queued in batch
+                if queued.decision is not None and queued.spool_if_unwritten
+            ]
             try:
-                waiting = await asyncio.to_thread(spool.pending) if spool.has_pending() else []
-                await self.ready()
-                await self.store.append(waiting, new=decisions)
-            except Exception as error:
-                log.warning("consent records store unavailable: %s", error)
-                result = (
-                    error
-                    if isinstance(error, StoreUnavailable)
-                    else StoreUnavailable(f"the records store cannot be written: {error}")
-                )
-            else:
-                if waiting:
-                    done = {decision.record_id for decision in waiting}
-                    await asyncio.to_thread(spool.remove, done)
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(result)
+                error = await self._commit(decisions)
+            except asyncio.CancelledError:
+                # The loop is closing mid-transaction (no lifespan: a loop per request).
+                # If the commit landed, the store skips these ids when the spool is written.
+                self.recorder.spool.add(refusals)
+                raise
+            if error is not None and refusals:
+                # These are the writer's alone now; spooled before any request hears back.
+                await asyncio.to_thread(self.recorder.spool.add, refusals)
+                self.retry_later()
+            for queued in batch:
+                if not queued.done.done():
+                    queued.done.set_result(error)
+
+    async def _commit(self, decisions: list[Decision]) -> StoreUnavailable | None:
+        """One transaction: the spool, then ``decisions``. The error if it failed."""
+        spool = self.recorder.spool
+        try:
+            waiting = await asyncio.to_thread(spool.pending) if spool.has_pending() else []
+            await self.ready()
+            await self.store.append(waiting, new=decisions)
+        except Exception as error:
+            log.warning("consent records store unavailable: %s", error)
+            if isinstance(error, StoreUnavailable):
+                return error
+            return StoreUnavailable(f"the records store cannot be written: {error}")
+        if waiting:
+            await asyncio.to_thread(spool.remove, {decision.record_id for decision in waiting})
+        return None
 
     async def drain(self) -> None:
         """Write the spool now (through the writer); raises if the store is still away."""
         if not self.recorder.spool.has_pending():
             return
-        error = await self.submit(None)
+        error = await self.submit(None).done
         if error is not None:
             raise error
 

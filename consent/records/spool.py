@@ -12,7 +12,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -27,18 +27,23 @@ class Spool:
         self.path = path
         self._memory: list[Decision] = []
 
-    def add(self, decision: Decision) -> None:
-        line = json.dumps(decision.content(), separators=(",", ":")) + "\n"
+    def add(self, decisions: Sequence[Decision]) -> None:
+        """Append ``decisions`` (one fsync for them all); nothing to do for none."""
+        if not decisions:
+            return
         try:
             with self._locked("a") as file:
-                file.write(line)
+                file.writelines(_line(decision) for decision in decisions)
                 file.flush()
                 os.fsync(file.fileno())
         except OSError as error:
             log.warning(
-                "cannot spool a consent record to %s (%s); keeping it in memory", self.path, error
+                "cannot spool %d consent record(s) to %s (%s); keeping them in memory",
+                len(decisions),
+                self.path,
+                error,
             )
-            self._memory.append(decision)
+            self._memory.extend(decisions)
 
     def has_pending(self) -> bool:
         if self._memory:
@@ -68,8 +73,7 @@ class Spool:
                 kept = [d for d in _read(file) if d.record_id not in record_ids]
                 file.seek(0)
                 file.truncate()
-                for decision in kept:
-                    file.write(json.dumps(decision.content(), separators=(",", ":")) + "\n")
+                file.writelines(_line(decision) for decision in kept)
                 file.flush()
                 os.fsync(file.fileno())
         except FileNotFoundError:
@@ -86,6 +90,10 @@ class Spool:
                 yield file
             finally:
                 fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def _line(decision: Decision) -> str:
+    return json.dumps(decision.content(), separators=(",", ":")) + "\n"
 
 
 def _read(file: IO[str]) -> Iterator[Decision]:
