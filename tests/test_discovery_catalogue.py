@@ -291,6 +291,7 @@ def test_no_description_is_taken_from_the_open_cookie_database(catalogue: Catalo
         ('    hosts: ["example.com/path"]\n', "no scheme, port or path"),
         ('    storage: ["a key"]\n', r"services\[0\]\.storage\[0\]"),
         ("    colour: blue\n", r"services\[0\]\.colour"),
+        ("    cookies: _ga\n", r"services\[0\]\.cookies: .*tuple"),
     ],
 )
 def test_invalid_entries_are_refused(extra: str, message: str) -> None:

@@ -129,11 +129,6 @@ class CookiePattern(_Model):
     domain: Annotated[str, AfterValidator(_domain)] | None = None
     review: bool = False
 
-    @property
-    def prefix(self) -> str | None:
-        """The literal prefix of a ``*`` pattern; ``None`` for an exact name."""
-        return self.name[:-1] if self.name.endswith("*") else None
-
 
 class Service(_Model):
     id: Slug
