@@ -21,6 +21,7 @@ import pytest
 
 from consent.discovery.cli import add_cookie_db_commands
 from consent.discovery.cookiedb import (
+    MAX_BYTES,
     SOURCE_URL,
     CookieDatabase,
     CookieDatabaseError,
@@ -203,6 +204,20 @@ def test_columns_in_another_order_with_a_bom_and_crlf() -> None:
     assert prefixed.category == "advertisement"
 
 
+def test_an_oversized_header_is_not_the_database() -> None:
+    with pytest.raises(CookieDatabaseError, match="not a CSV file"):
+        parse_cookie_db('"' + "x" * 200_000 + '",b\n', source="odd.csv")
+
+
+def test_a_file_far_larger_than_the_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as file:
+        file.truncate(MAX_BYTES + 1)  # sparse: no disk space used
+    with pytest.raises(CookieDatabaseError, match="larger than") as raised:
+        read_cookie_db(path)
+    assert raised.value.file == str(path)
+
+
 def test_an_oversized_field_costs_its_row_only() -> None:
     huge = "x" * 200_000  # more than the csv module's field limit
     rows = [
@@ -268,6 +283,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"<!DOCTYPE html><title>Moved</title>")
         elif self.path == "/mostly-broken.csv":
             self._send(200, (HEADER + "\n" + "a,b,c\n" * 10 + "\n".join(HEADER_ROW)).encode())
+        elif self.path == "/huge.csv":
+            self.send_response(200)
+            self.send_header("Content-Length", str(MAX_BYTES + 1))
+            self.end_headers()
+            block = b"x" * (1024 * 1024)
+            for _ in range(MAX_BYTES // len(block)):
+                self.wfile.write(block)
+            self.wfile.write(b"x")
         elif self.path == "/truncated.csv":
             # Promises the whole file, sends a third of it and hangs up.
             self.send_response(200)
@@ -324,6 +347,7 @@ def test_update_downloads_into_the_given_path(server: str, tmp_path: Path) -> No
         ("/html", "lacks the column"),
         ("/mostly-broken.csv", "rows read: 1, unreadable: 10"),
         ("/truncated.csv", "download failed"),
+        ("/huge.csv", "larger than"),
     ],
 )
 def test_a_failed_or_bad_download_leaves_the_old_copy(
@@ -359,6 +383,15 @@ def test_an_unwritable_target_leaves_nothing_behind(server: str, tmp_path: Path)
     with pytest.raises(CookieDatabaseError, match="cannot write it") as raised:
         update_cookie_db(f"{server}/good.csv", blocker / "db.csv")
     assert raised.value.file == str(blocker / "db.csv")
+
+
+def test_a_failed_replacement_leaves_no_temporary_file(server: str, tmp_path: Path) -> None:
+    target = tmp_path / "db.csv"
+    target.mkdir()  # a directory cannot be replaced by a file
+    with pytest.raises(CookieDatabaseError, match="cannot write it"):
+        update_cookie_db(f"{server}/good.csv", target)
+    assert [entry.name for entry in tmp_path.iterdir()] == ["db.csv"]
+    assert target.is_dir()
 
 
 def _cli(argv: list[str]) -> int:
