@@ -205,6 +205,12 @@ def test_no_guess_for_other_names(bare: Classifier, name: str) -> None:
     assert bare.cookie(name, "www.example.com") is None
 
 
+def test_the_heuristic_guesses_what_the_database_does_not_know(classifier: Classifier) -> None:
+    match = classifier.cookie("_myshop_session", "www.example.com")
+    assert match is not None
+    assert (match.source, match.category, match.review) == ("heuristic", "necessary", True)
+
+
 def test_the_database_comes_before_the_heuristic(classifier: Classifier) -> None:
     # "lk_session" looks like a session, but the database files it under Marketing.
     match = classifier.cookie("lk_session", None)
