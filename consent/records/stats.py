@@ -84,7 +84,9 @@ def plot(rows: list[Row], categories: tuple[str, ...], path: Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise RuntimeError("--plot needs matplotlib: pip install 'asgi-cookie-consent[plot]'") from None
+        raise RuntimeError(
+            "--plot needs matplotlib: pip install 'asgi-cookie-consent[plot]'"
+        ) from None
     periods = [row.period for row in rows]
     figure, rates = plt.subplots(figsize=(10, 5))
     counts = rates.twinx()
