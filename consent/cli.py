@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from . import DISTRIBUTION, __version__
 from .errors import ConfigError
 from .policy.policy import Policy, load_policy
+from .discovery.cli import add_cookie_db_commands
+from .discovery.scan_cli import add_scan_command
 from .records.cli import add_records_commands
 
 
@@ -88,13 +90,16 @@ def _keygen(args: argparse.Namespace) -> int:
 
 # Help is read in a terminal: plain text, laid out by hand where argparse would rewrap it.
 DESCRIPTION = """\
-Server-enforced cookie consent for ASGI apps: check a policy file, make a
-secret key for the signed consent cookie, and export, verify, prune or count
-the records that prove consent.
+Server-enforced cookie consent for ASGI apps: scan a site for what it really
+stores, check a policy file, make a secret key for the signed consent cookie,
+and export, verify, prune or count the records that prove consent.
 """
 
 EPILOG = f"""\
 examples:
+  consent scan https://shop.example --config consent.yaml
+                                                  what the site stores, before and
+                                                  after consent (scan extra)
   consent check consent.yaml                      validate a policy file
   export CONSENT_SECRET_KEYS="$(consent keygen)"  make and use a secret key
   consent records verify --config consent.yaml    check the proof of consent
@@ -132,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--bytes", type=_key_bytes, default=32, help="random bytes, 16 to 1024 (default 32)"
     )
     keygen.set_defaults(run=_keygen)
+    add_scan_command(commands)
+    add_cookie_db_commands(commands)
     add_records_commands(commands)
     return parser
 

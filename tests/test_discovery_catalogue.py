@@ -1,4 +1,4 @@
-"""The service catalogue (consent/discovery/catalogue.py and catalogue.yaml)."""
+"""The service catalogue (consent/policy/catalogue.py and catalogue.yaml)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from consent import ConfigError, policy_from_string
-from consent.discovery.catalogue import Catalogue, catalogue_from_string, load_catalogue
+from consent.policy.catalogue import Catalogue, catalogue_from_string, load_catalogue
 
 REAL_DB = Path("/work/shared/data/open-cookie-database/open-cookie-database.csv")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from consent import policy_from_string
-from consent.discovery.catalogue import load_catalogue
+from consent.policy.catalogue import load_catalogue
 from consent.discovery.classify import Classifier
 from consent.discovery.cookiedb import read_cookie_db
 from consent.discovery.model import Match

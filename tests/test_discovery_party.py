@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from consent.discovery.party import normalize_host, party, registrable_domain
+from consent.discovery.party import party, registrable_domain
+from consent.policy.hostnames import normalize_host
 
 
 @pytest.mark.parametrize(

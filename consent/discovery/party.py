@@ -14,11 +14,11 @@ one (the cookie database, the ``consent`` command) load without it.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+from ..policy.hostnames import normalize_host
 from .model import Party
 
 if TYPE_CHECKING:
@@ -36,20 +36,6 @@ def _suffix_list() -> PublicSuffixList:
         ) from exc
     # Parsing the list takes tens of milliseconds: once per process.
     return PublicSuffixList()
-
-
-def normalize_host(host: str) -> str:
-    """``host`` as compared: lower case, no leading dot (a cookie's ``Domain``), no trailing
-    dot (a fully qualified name), no IPv6 brackets, internationalized names in their ASCII
-    (``xn--``) form as browsers send them."""
-    text = host.strip().lower().lstrip(".").rstrip(".")
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    if not text.isascii():
-        # An invalid name stays as written: it can only equal itself.
-        with contextlib.suppress(UnicodeError):
-            text = text.encode("idna").decode("ascii")
-    return text
 
 
 @lru_cache(maxsize=4096)

@@ -34,8 +34,8 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
-from ..policy.yamlsource import Location, SourceMap, parse_yaml, render_key
-from .party import normalize_host
+from .hostnames import normalize_host
+from .yamlsource import Location, SourceMap, parse_yaml, render_key
 
 CatalogueCategory = Literal["necessary", "functional", "analytics", "performance", "advertisement"]
 
@@ -328,5 +328,5 @@ def catalogue_from_string(text: str, *, file: str = "<string>") -> Catalogue:
 @cache
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with the package, read and validated once per process."""
-    text = resources.files("consent.discovery").joinpath(BUILTIN).read_text(encoding="utf-8")
+    text = resources.files("consent.policy").joinpath(BUILTIN).read_text(encoding="utf-8")
     return catalogue_from_string(text, file=BUILTIN)
