@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from . import DISTRIBUTION, __version__
-from .errors import ConfigError
-from .policy.policy import Policy, load_policy
 from .discovery.cli import add_cookie_db_commands
 from .discovery.scan_cli import add_scan_command
+from .errors import ConfigError
+from .policy.policy import Policy, load_policy
 from .records.cli import add_records_commands
 
 

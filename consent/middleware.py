@@ -48,6 +48,7 @@ from .enforcement.tokens import normalize_keys
 from .enforcement.undeclared import Kind, UndeclaredNames
 from .enforcement.verdicts import Verdicts
 from .errors import ConfigError
+from .policy.catalogue import suggestion as catalogue_suggestion
 from .policy.policy import Policy
 from .records import build_recorder
 from .signals.csp import NONCE_KEY, ContentSecurityPolicy
@@ -112,6 +113,7 @@ class ConsentMiddleware:
         # The undeclared names it sees, for `consent scan` (enforcement/undeclared.py).
         self.undeclared = UndeclaredNames(
             is_safe=policy.is_safe_cookie_name,
+            suggest=catalogue_suggestion,
             file=Path(config.undeclared_notes) if config.undeclared_notes else None,
         )
         self._undeclared_bit = self.verdicts.bits.undeclared

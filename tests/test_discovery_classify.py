@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from consent import policy_from_string
-from consent.policy.catalogue import load_catalogue
 from consent.discovery.classify import Classifier
 from consent.discovery.cookiedb import read_cookie_db
 from consent.discovery.model import Match
+from consent.policy.catalogue import load_catalogue
 
 SAMPLE = Path(__file__).parent / "fixtures" / "open-cookie-database-sample.csv"
 

@@ -44,6 +44,16 @@ def test_names_in_requests_and_responses_are_noted_without_values(
     assert any("'_hj', first seen in a request to /basket" in m for m in messages)
 
 
+def test_the_log_names_the_likely_service(caplog: pytest.LogCaptureFixture) -> None:
+    app = middleware(app_cookies=b"_hjSessionUser_123=1; Path=/")
+    with caplog.at_level(logging.WARNING, logger="consent.undeclared"):
+        TestClient(app).get("/")
+    [message] = [r.getMessage() for r in caplog.records if r.name == "consent.undeclared"]
+    assert "'_hjSessionUser_123', first seen in a response of /" in message
+    assert "Hotjar" in message
+    assert "services: [hotjar]" in message
+
+
 def test_declared_names_are_not_noted() -> None:
     app = middleware(app_cookies=b"_ga=1; Path=/")
     TestClient(app).get("/", headers={"cookie": "sid=1; _ga=2"})

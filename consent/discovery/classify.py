@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 
-from ..policy.policy import Policy
 from ..policy.catalogue import Catalogue, Hit
+from ..policy.hostnames import normalize_host
+from ..policy.policy import Policy
 from .cookiedb import CookieDatabase
 from .model import Match
-from ..policy.hostnames import normalize_host
 
 _WORDS = re.compile(r"[a-z0-9]+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")

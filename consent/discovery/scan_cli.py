@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 from .. import DISTRIBUTION
 from ..errors import ConfigError
+from ..policy.catalogue import load_catalogue
 from ..policy.policy import Policy, load_policy
 from .aggregate import MiddlewareNote, NotesError, aggregate, read_notes
 from .browser import BrowserNotFound
-from ..policy.catalogue import load_catalogue
 from .classify import Classifier
 from .cookiedb import CookieDatabaseError, load_cookie_db
 from .findings import DEFAULT_FAIL_ON, FINDING_KINDS, failing, findings, printable

@@ -330,3 +330,19 @@ def load_catalogue() -> Catalogue:
     """The catalogue shipped with the package, read and validated once per process."""
     text = resources.files("consent.policy").joinpath(BUILTIN).read_text(encoding="utf-8")
     return catalogue_from_string(text, file=BUILTIN)
+
+
+def suggestion(name: str) -> str | None:
+    """What the catalogue says a first-party cookie ``name`` probably is, in words for a
+    log line (``services:`` id included, so the answer can be pasted into the policy);
+    None when no service sets it."""
+    hit = load_catalogue().cookie(name)
+    if hit is None:
+        return None
+    service = hit.service
+    unsure = " (a guess from its prefix: check it)" if hit.review else ""
+    return (
+        f"{service.name} by {service.provider}, {service.category}{unsure}: "
+        f"{service.description} Declare it, or add `services: [{service.id}]` to the "
+        f"{service.category} category."
+    )
