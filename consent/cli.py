@@ -15,6 +15,7 @@ from . import DISTRIBUTION, __version__
 from .discovery.cli import add_cookie_db_commands
 from .discovery.scan_cli import add_scan_command
 from .errors import ConfigError
+from .policy.catalogue import load_catalogue
 from .policy.policy import Policy, load_policy
 from .records.cli import add_records_commands
 
@@ -35,11 +36,13 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 def describe(policy: Policy) -> str:
     config = policy.config
-    rows: list[tuple[str, ...]] = [("category", "cookie", "provider", "duration", "path", "domain")]
+    rows: list[tuple[str, ...]] = [
+        ("category", "cookie", "provider", "duration", "path", "domain", "service")
+    ]
     for name, category in config.categories.items():
         label = f"{name} (required)" if category.required else name
         if not category.cookies:
-            rows.append((label, "-", "", "", "", ""))
+            rows.append((label, "-", "", "", "", "", ""))
         for cookie in category.cookies:
             rows.append(
                 (
@@ -49,6 +52,7 @@ def describe(policy: Policy) -> str:
                     cookie.duration,
                     cookie.path,
                     cookie.domain or "",
+                    cookie.service or "",
                 )
             )
             label = ""
@@ -59,7 +63,25 @@ def describe(policy: Policy) -> str:
         f"{len(config.categories)} categories, {cookie_count} cookies"
     )
     # Re-consent (docs/reconsent.md): the hash a typo fix names in text_fixes.
-    return header + "\n\n" + _table(rows) + f"\n\ntexts hash: {policy.texts_hash}"
+    return (
+        header + "\n\n" + _table(rows) + _services(policy) + f"\n\ntexts hash: {policy.texts_hash}"
+    )
+
+
+def _services(policy: Policy) -> str:
+    """What each category's ``services:`` brought: its cookies (in the table above, by
+    "from service") and the hosts it added for the Content-Security-Policy."""
+    lines = []
+    for name, category in policy.config.categories.items():
+        for service_id in category.services:
+            cookies = [c.name for c in category.cookies if c.service == service_id]
+            service = load_catalogue().by_id(service_id)
+            hosts = (*service.hosts, *service.shared_hosts) if service is not None else ()
+            lines.append(
+                f"  {name}: {service_id}: {len(cookies)} cookies; hosts: "
+                f"{', '.join(hosts) or 'none'}"
+            )
+    return "\n\nservices (from the catalogue):\n" + "\n".join(lines) if lines else ""
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -40,7 +40,15 @@ def test_check_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
         f"{EXAMPLE}: valid. revision 1, endpoint /consent, undeclared cookies: block, "
         "5 categories, 10 cookies"
     )
-    assert lines[2].split() == ["category", "cookie", "provider", "duration", "path", "domain"]
+    assert lines[2].split() == [
+        "category",
+        "cookie",
+        "provider",
+        "duration",
+        "path",
+        "domain",
+        "service",
+    ]
     assert set(lines[3]) <= {"-", " "}
     rows = lines[4:-2]  # the table, then a blank line and the texts hash (issue 5)
     assert len(rows) == 10

@@ -28,6 +28,7 @@ from pydantic import (
 
 from ..errors import ConfigError
 from .banner_settings import BUILTIN_LANGUAGES, BannerSettings
+from .catalogue import load_catalogue
 from .csp_settings import CspSettings, Host
 from .regions import validate_region
 from .state import Mode
@@ -104,6 +105,8 @@ class CookieDeclaration(_Model):
     domain: CookieDomain = None
     path: CookiePath = "/"
     partitioned: StrictBool = False
+    # The catalogue service this declaration came from (``services:``); for people only.
+    service: str | None = Field(default=None, max_length=64)
 
     @property
     def is_glob(self) -> bool:
@@ -125,10 +128,62 @@ class Category(_Model):
     title: str = Field(min_length=1, max_length=200)
     description: str = ""
     required: StrictBool = False
+    # Services of the catalogue (policy/catalogue.yaml) this category holds: each adds its
+    # first-party cookies to ``cookies`` and its hosts to ``hosts`` (see _expand_services).
+    services: tuple[str, ...] = ()
     cookies: tuple[CookieDeclaration, ...] = ()
     # Third-party hosts this category loads from; the consent-driven CSP (signals/csp.py) lets
     # the browser reach them only once the category is granted.
     hosts: tuple[Host, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_services(cls, data: Any) -> Any:
+        """Add the cookies and hosts of the ``services:`` the category names.
+
+        Done before validation, so that what a service brings is checked like anything
+        written by hand. What the file declares itself comes first and wins: a cookie of
+        the service that the category already declares is not added twice. Cookies the
+        catalogue ties to another site's domain (``fr`` on facebook.com) are left out: a
+        browser never sends them to this site, so there is nothing here to enforce.
+        """
+        if not isinstance(data, dict) or not data.get("services"):
+            return data
+        services = data["services"]
+        if not isinstance(services, list):
+            return data  # the field's own validation names the problem
+        catalogue = load_catalogue()
+        cookies = list(data.get("cookies") or [])
+        hosts = list(data.get("hosts") or [])
+        declared = {c.get("name") for c in cookies if isinstance(c, dict)}
+        for index, service_id in enumerate(services):
+            service = catalogue.by_id(service_id) if isinstance(service_id, str) else None
+            if service is None:
+                raise _LocatedValueError(("services", index), _unknown_service(service_id))
+            for pattern in service.cookies:
+                if pattern.domain is None and pattern.name not in declared:
+                    declared.add(pattern.name)
+                    cookies.append(
+                        {
+                            "name": pattern.name,
+                            "description": service.description,
+                            "duration": service.duration,
+                            "provider": service.provider,
+                            "service": service.id,
+                        }
+                    )
+            hosts += [h for h in (*service.hosts, *service.shared_hosts) if h not in hosts]
+        return {**data, "cookies": cookies, "hosts": hosts}
+
+
+def _unknown_service(service_id: object) -> str:
+    ids = [service.id for service in load_catalogue().services]
+    near = difflib.get_close_matches(str(service_id), ids, n=3)
+    hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
+    return (
+        f"unknown service {service_id!r}{hint} The services are the ids of "
+        "consent/policy/catalogue.yaml (docs/scan.md#the-service-catalogue)"
+    )
 
 
 class ConsentCookieSettings(_Model):
