@@ -59,8 +59,14 @@ class ScanError(Exception):
     """The scan cannot run (exit status 2); the message says why and what to do."""
 
 
-async def playwright_crawl(target: ScanTarget, progress: ProgressCallback) -> list[PhaseResult]:
-    """The real crawl: Playwright driving Chromium through the three phases."""
+async def playwright_crawl(
+    target: ScanTarget, progress: ProgressCallback, *, extra_args: Sequence[str] = ()
+) -> list[PhaseResult]:
+    """The real crawl: Playwright driving Chromium through the three phases.
+
+    ``extra_args`` are more Chromium arguments; bind them with ``functools.partial`` to
+    pass this as the crawler of :func:`run_scan` (the tests map host names to loopback).
+    """
     try:
         from playwright.async_api import Error as PlaywrightError
     except ImportError:
@@ -75,6 +81,7 @@ async def playwright_crawl(target: ScanTarget, progress: ProgressCallback) -> li
         endpoint=target.endpoint,
         max_pages=target.max_pages,
         browser_path=target.browser,
+        extra_args=tuple(extra_args),
     )
     try:
         return await crawl(options, progress)
