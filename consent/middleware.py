@@ -48,6 +48,7 @@ from .enforcement.tokens import normalize_keys
 from .enforcement.undeclared import Kind, UndeclaredNames
 from .enforcement.verdicts import Verdicts
 from .errors import ConfigError
+from .policy.catalogue import load_catalogue
 from .policy.catalogue import suggestion as catalogue_suggestion
 from .policy.policy import Policy
 from .records import build_recorder
@@ -110,7 +111,10 @@ class ConsentMiddleware:
             subdivision_header=self.regimes.subdivision_header,
             language=config.banner.inject,  # the banner's language
         )
-        # The undeclared names it sees, for `consent scan` (enforcement/undeclared.py).
+        # The undeclared names it sees, for `consent scan` (enforcement/undeclared.py),
+        # each logged with the catalogue's guess: the catalogue is read here, once per
+        # process (~0.1 s), not on the request that first meets such a name.
+        load_catalogue()
         self.undeclared = UndeclaredNames(
             is_safe=policy.is_safe_cookie_name,
             suggest=catalogue_suggestion,
