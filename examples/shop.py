@@ -10,6 +10,7 @@ import html
 import os
 import secrets
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from consent import ConsentState, load_policy
@@ -57,13 +58,29 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
+def render_nav(links: Sequence[tuple[str, str]]) -> str:
+    """A row of ``(path, label)`` links at the top of a page; nothing without links."""
+    if not links:
+        return ""
+    items = " ".join(
+        f'<a href="{html.escape(path)}">{html.escape(label)}</a>' for path, label in links
+    )
+    return f'<nav aria-label="Shop">{items}</nav>'
+
+
 def render_page(
-    state: ConsentState, cookies: dict[str, str], *, framework: str, nonce: str = ""
+    state: ConsentState,
+    cookies: dict[str, str],
+    *,
+    framework: str,
+    nonce: str = "",
+    nav: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The shop's page. The middleware adds the banner (or the settings control) to it.
 
     The analytics snippet is gated: ``type="text/plain"`` keeps it inert until the visitor
     grants "analytics"; the banner script then runs it once, keeping its CSP nonce.
+    ``nav`` links the example's other pages (the Starlette shop has a catalogue).
     """
     nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     granted = ", ".join(n for n in POLICY.category_names if state.allows(n))
@@ -77,6 +94,7 @@ def render_page(
 <style{nonce_attr}>{PAGE_STYLE}</style>
 </head>
 <body>
+{render_nav(nav)}
 <main>
 <h1>Example shop</h1>
 <p>Hand-made mugs, bowls and plates from our workshop.</p>

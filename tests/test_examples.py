@@ -115,3 +115,23 @@ def test_example_without_keys_warns_and_uses_a_development_key(
     assert len(first[0]) >= 32
     assert first != second
     assert "WARNING" in capsys.readouterr().err
+
+
+def test_starlette_catalogue_sitemap_and_robots() -> None:
+    """The pages `consent scan` crawls in bench/scan.py: linked, listed and answering."""
+    client = TestClient(starlette_app.create_app([KEY]))
+    assert 'href="/products"' in client.get("/").text
+    listing = client.get("/products")
+    assert listing.status_code == 200
+    assert len(starlette_app.PRODUCTS) == 40
+    assert '<a href="/products/blue-teapot">Blue teapot</a>' in listing.text
+    page = client.get("/products/blue-teapot")
+    assert (page.status_code, "<h1>Blue teapot</h1>" in page.text) == (200, True)
+    assert 'id="consent-banner"' in page.text  # behind the middleware like every page
+    assert client.get("/products/no-such-pot").status_code == 404
+    sitemap = client.get("/sitemap.xml")
+    assert sitemap.headers["content-type"] == "application/xml"
+    assert sitemap.text.count("<loc>") == 3 + 40
+    assert "<loc>http://testserver/products/speckled-saucer</loc>" in sitemap.text
+    robots = client.get("/robots.txt").text
+    assert "Sitemap: http://testserver/sitemap.xml" in robots.splitlines()
