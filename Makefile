@@ -68,6 +68,7 @@ bench: $(STAMP)
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.records
+	$(BIN)/python -m bench.scan
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache .coverage
