@@ -136,11 +136,12 @@ class RequestReader:
 
 
 def names_of(view: RequestView, verdict: Verdict) -> list[bytes]:
-    """The raw names (text before ``=``) of the request's cookies with this verdict."""
+    """The raw names (text before ``=``) of the request's cookies with this verdict (a
+    verdict a nameless cookie never has: ``Verdicts.nameless`` is its own)."""
     return [
         piece.partition(b"=")[0]
         for piece, seen in zip(view.pieces, view.verdicts, strict=True)
-        if seen is verdict and b"=" in piece
+        if seen is verdict
     ]
 
 

@@ -130,15 +130,12 @@ class UndeclaredNames:
     def _log_first(self, name: str, kind: Kind, path: str) -> None:
         where = "a request to" if kind == "request" else "a response of"
         guess = self.suggest(name) if self.suggest is not None else None
-        hint = f"; the service catalogue says: {guess}" if guess else ""
-        log.warning(
-            "undeclared cookie %r, first seen in %s %s%s. Declare it in the policy "
-            "(`consent scan` proposes the declarations).",
-            name,
-            where,
-            path,
-            hint,
+        advice = (
+            f"The service catalogue says: {guess}"
+            if guess
+            else "Declare it in the policy (`consent scan` proposes the declarations)."
         )
+        log.warning("undeclared cookie %r, first seen in %s %s. %s", name, where, path, advice)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """This process's notes, one per name and kind, as ``consent scan --undeclared``

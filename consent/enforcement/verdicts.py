@@ -90,9 +90,11 @@ class Verdicts:
             plain_name.encode(): self.own[False],
             secure_name.encode(): self.own[True],
         }
-        # One shared verdict for every name no declaration matches, and for nameless
-        # cookies (no "=" at all): never-seen names allocate nothing.
-        self.nameless = self.undeclared = Verdict(self.bits.undeclared)
+        # One shared verdict for every name no declaration matches (never-seen names
+        # allocate nothing), and one with the same bit for nameless cookies (no "=" at
+        # all), so that the undeclared names a request carries are told apart by identity.
+        self.undeclared = Verdict(self.bits.undeclared)
+        self.nameless = Verdict(self.bits.undeclared)
         # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
         # only ``learn`` writes to it.
         self.known: dict[bytes, Verdict] = {}
