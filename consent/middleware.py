@@ -39,7 +39,6 @@ from .enforcement.permit import Permit
 from .enforcement.request import (
     RequestReader,
     RequestView,
-    names_of,
     strip_cookies,
     with_cookie_header,
 )
@@ -120,7 +119,6 @@ class ConsentMiddleware:
             suggest=catalogue_suggestion,
             file=Path(config.undeclared_notes) if config.undeclared_notes else None,
         )
-        self._undeclared_bit = self.verdicts.bits.undeclared
         self.csp = ContentSecurityPolicy(policy) if config.csp.enabled else None
         self.well_known_gpc = WellKnownGpc(config) if config.gpc else None
         # What sits on top: proof of consent, the endpoints, the banner.
@@ -153,8 +151,8 @@ class ConsentMiddleware:
         # 1. What the request carries (over https, the consent cookie has its prefixed name).
         secure = self.consent_cookie.is_secure(scope)
         request = self.requests.read(scope["headers"], self.verdicts.own[secure])
-        if request.present & self._undeclared_bit:
-            self._note_undeclared(names_of(request, self.verdicts.undeclared), "request", scope)
+        if request.undeclared_names:
+            self._note_undeclared(request.undeclared_names, "request", scope)
 
         # 2. The consent that applies, where the app and the template helpers read it.
         permit = self._permit(request)

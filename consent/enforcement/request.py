@@ -47,6 +47,8 @@ class RequestView:
     # The Cookie header's pieces within the bounds, and the verdict of each, in order.
     pieces: Sequence[bytes] = ()
     verdicts: Sequence[Verdict] = ()
+    # The raw names (text before "=") no declaration matches, for the undeclared notes.
+    undeclared_names: Sequence[bytes] = ()
 
 
 class RequestReader:
@@ -116,13 +118,18 @@ class RequestReader:
         present = verdicts.bits.truncated if truncated else 0
         token = None
         known = verdicts.known
+        undeclared = verdicts.undeclared
         seen: list[Verdict] = []
+        undeclared_names: list[bytes] = []
         for piece in pieces:
             raw_name, equals, value = piece.partition(b"=")
             if equals:
                 verdict = known.get(raw_name) or verdicts.learn(raw_name)
-                if verdict is own and token is None:  # the first one counts
-                    token = value.strip(WHITESPACE)
+                if verdict is own:
+                    if token is None:  # the first one counts
+                        token = value.strip(WHITESPACE)
+                elif verdict is undeclared:
+                    undeclared_names.append(raw_name)
             elif piece.strip(WHITESPACE):
                 verdict = verdicts.nameless  # no "=": a nameless cookie
             else:
@@ -133,16 +140,7 @@ class RequestReader:
         view.token = token
         view.pieces = pieces
         view.verdicts = seen
-
-
-def names_of(view: RequestView, verdict: Verdict) -> list[bytes]:
-    """The raw names (text before ``=``) of the request's cookies with this verdict (a
-    verdict a nameless cookie never has: ``Verdicts.nameless`` is its own)."""
-    return [
-        piece.partition(b"=")[0]
-        for piece, seen in zip(view.pieces, view.verdicts, strict=True)
-        if seen is verdict
-    ]
+        view.undeclared_names = undeclared_names
 
 
 @dataclass(frozen=True, slots=True)

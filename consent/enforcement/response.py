@@ -117,8 +117,10 @@ class ResponseStart:
                     verdict = verdicts.nameless  # no "=" at all: no declaration names it
                 if verdict.bit & allowed:
                     kept.append(header)
-                if verdict.scope is not None:  # declared: set where the file says?
-                    verdicts.scope_warnings.check(verdict.scope, value)
+                    # Declared and on its way to the browser: set where the file says, so
+                    # that a withdrawal can delete it? (A refused one never lands.)
+                    if verdict.scope is not None:
+                        verdicts.scope_warnings.check(verdict.scope, value)
                 continue
             if name == CONTENT_TYPE:
                 start.content_type = value

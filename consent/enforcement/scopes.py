@@ -3,9 +3,9 @@
 A withdrawal deletes a cookie with ``Set-Cookie``s that must name the Domain and Path it
 was set with, and the server cannot see those in a request. The middleware expires every
 scope a cookie may carry (enforcement/verdicts.py), but a declaration that differs from
-what the app really does is a mistake in the file: the app's ``Set-Cookie``s are checked
-against it, and the first difference for each name is logged once, on the ``consent``
-logger.
+what the app really does is a mistake in the file: the app's ``Set-Cookie``s that pass
+(the only ones a browser keeps) are checked against it, and the first difference for
+each name is logged once, on the ``consent`` logger.
 """
 
 from __future__ import annotations
@@ -68,25 +68,28 @@ class ScopeWarnings:
     """Logs, once per name, a ``Set-Cookie`` whose scope differs from its declaration.
 
     An app sends the same attributes for a name again and again (an ``Expires`` changes
-    once a second): each distinct attribute text is read once, so a page pays a set
-    probe per declared ``Set-Cookie``, not a parse.
+    once a second): the attribute text last read for each name is kept, and a
+    ``Set-Cookie`` that ends with the same text is not read again. A page pays a search
+    for ``;`` and a comparison per declared ``Set-Cookie``, not a parse.
     """
 
     def __init__(self) -> None:
         self.warned: set[str] = set()
-        self._checked: set[tuple[str, bytes]] = set()
+        self._last_read: dict[str, bytes] = {}  # name -> its attributes, from the first ";"
 
     def check(self, scope: DeclaredScope, set_cookie: bytes) -> None:
         name = scope.name
+        cut = set_cookie.find(b";")
+        if cut < 0:
+            cut = len(set_cookie)
+        last = self._last_read.get(name)
+        if last is not None and len(set_cookie) - cut == len(last) and set_cookie.endswith(last):
+            return  # the attributes last read for this name, again
         if name in self.warned:
             return
-        cut = set_cookie.find(b";")
-        key = (name, set_cookie[cut:] if cut >= 0 else b"")
-        if key in self._checked:
-            return
-        if len(self._checked) >= MAX_CHECKED:
-            self._checked.clear()  # attribute texts are the app's, but stay bounded
-        self._checked.add(key)
+        if len(self._last_read) >= MAX_CHECKED:
+            self._last_read.clear()  # names matched by globs: stay bounded
+        self._last_read[name] = set_cookie[cut:]
         difference = scope.difference(set_cookie)
         if difference is not None and len(self.warned) < MAX_WARNED:
             self.warned.add(name)

@@ -92,7 +92,7 @@ class Verdicts:
         }
         # One shared verdict for every name no declaration matches (never-seen names
         # allocate nothing), and one with the same bit for nameless cookies (no "=" at
-        # all), so that the undeclared names a request carries are told apart by identity.
+        # all): a request's undeclared names are picked out by identity.
         self.undeclared = Verdict(self.bits.undeclared)
         self.nameless = Verdict(self.bits.undeclared)
         # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
