@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from consent.discovery.crawl import CrawlError, CrawlOptions, crawl, find_browser, read_cookie
+from consent.discovery.cookie_writes import read_cookie
+from consent.discovery.crawl import CrawlError, CrawlOptions, crawl, find_browser
 from consent.discovery.model import PHASES, CookieSighting, Phase, PhaseResult
 from tests.discovery_site import PRODUCTS, Sites, discovery_sites
 
