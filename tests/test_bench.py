@@ -53,6 +53,7 @@ from bench.measure import MeasureError, Reading, Sample, Target, cpu_us_per_page
 from bench.pinning import Pinning, affinity, available, pin, threads
 from bench.report import RunSettings, render
 from bench.rows import ROWS, ROWS_BY_KEY, SERVERS
+from bench.scan import pages_per_phase
 from bench.servers import Server
 from bench.shop import greeting
 from bench.stacks import STACKS
@@ -978,3 +979,17 @@ def test_a_quick_run_checks_and_times_every_group(capsys: pytest.CaptureFixture[
         in out
     )
     assert Pinning.describe(Pinning.choose(available())) in out
+
+
+def test_the_scan_benchmark_reads_pages_per_phase_from_the_progress_lines() -> None:
+    progress = (
+        "after reject all: 30 pages read\n"
+        "before any choice: 1 page read\n"
+        "some other line: 5 pages read\n"
+        "  after accept all: 29 pages read\n"
+    )
+    assert pages_per_phase(progress) == {
+        "after reject all": 30,
+        "before any choice": 1,
+        "after accept all": 29,
+    }
