@@ -209,15 +209,15 @@ async def drive_quickstart(app: ASGIApp, source: Path) -> None:
     await server.event("shutdown")
 
 
-def run_console(*args: str) -> str:
+def run_console(*args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
     # Only the installed console script, with no PYTHONPATH that could reach the checkout.
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run(  # noqa: S603 - the installed script, fixed arguments
         [str(CONSOLE), *args], capture_output=True, text=True, check=False, env=environment
     )
-    if done.returncode != 0:
+    if done.returncode != status:
         raise SmokeFailure(f"consent {' '.join(args)}: exit {done.returncode}\n{done.stderr}")
-    return done.stdout
+    return done
 
 
 def main(source: Path) -> None:
@@ -259,10 +259,14 @@ def main(source: Path) -> None:
         exec(compile(readme_quickstart(source), "README.md", "exec"), namespace)  # noqa: S102
         asyncio.run(drive_quickstart(namespace["app"], source))
 
-        check(run_console("check", "consent.yaml").startswith("consent.yaml: valid."), "check")
-        verified = run_console("records", "verify", "--config", "consent.yaml")
+        checked = run_console("check", "consent.yaml").stdout
+        check(checked.startswith("consent.yaml: valid."), "check")
+        verified = run_console("records", "verify", "--config", "consent.yaml").stdout
         check(verified.startswith("ok: 1 records, chain intact"), "the choice was recorded")
-        check(run_console("--version") == f"consent {version}\n", "consent --version")
+        check(run_console("--version").stdout == f"consent {version}\n", "consent --version")
+        # Without the scan extra the command is there and says what to install.
+        scan = run_console("scan", "http://127.0.0.1:9/", status=2)
+        check("asgi-cookie-consent[scan]" in scan.stderr, "consent scan names the scan extra")
     finally:
         os.chdir(source)
         shutil.rmtree(work, ignore_errors=True)
