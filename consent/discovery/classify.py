@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ..policy.catalogue import Catalogue, Hit
-from ..policy.hostnames import normalize_host
+from ..policy.hostnames import HostTable
 from ..policy.policy import Policy
 from .cookiedb import CookieDatabase
 from .model import Match
@@ -45,17 +45,13 @@ class Classifier:
         self.policy = policy
         self.catalogue = catalogue
         self.cookie_db = cookie_db
-        self._exact_hosts: dict[str, str] = {}
-        self._domain_hosts: dict[str, str] = {}  # "*.example.com" stored as "example.com"
+        # The categories of the policy's CSP hosts; the first to list a host wins, as the
+        # first glob does.
+        self._policy_hosts: HostTable[str] = HostTable()
         if policy is not None:
             for name, category in policy.config.categories.items():
                 for source in category.hosts:
-                    host = _PORT.sub("", _SCHEME.sub("", source))
-                    if host.startswith("*."):
-                        self._domain_hosts.setdefault(host[2:], name)
-                    else:
-                        # The first category to list a host wins, as the first glob does.
-                        self._exact_hosts.setdefault(host, name)
+                    self._policy_hosts.add(_PORT.sub("", _SCHEME.sub("", source)), name)
 
     def declared(self, name: str) -> str | None:
         """The category the policy declares cookie ``name`` in; ``None`` when it does not."""
@@ -93,23 +89,11 @@ class Classifier:
     def host(self, host: str) -> Match | None:
         """A host the page made requests to."""
         known = self.catalogue.host(host)
-        category = self._policy_host(normalize_host(host))
+        category = self._policy_hosts.find(host)
         if category is not None:
             required = self.policy is not None and category in self.policy.required
             return _policy_match(category, known, required=required)
         return _catalogue_match(known) if known is not None else None
-
-    def _policy_host(self, host: str) -> str | None:
-        category = self._exact_hosts.get(host)
-        if category is not None:
-            return category
-        labels = host.split(".")
-        # Nearest parent domain first, as the catalogue and the CSP match "*.".
-        for start in range(1, len(labels) - 1):
-            category = self._domain_hosts.get(".".join(labels[start:]))
-            if category is not None:
-                return category
-        return None
 
 
 def _catalogue_match(hit: Hit) -> Match:

@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError
-from .hostnames import normalize_host
+from .hostnames import HostTable, normalize_host
 from .yamlsource import Location, SourceMap, parse_yaml, render_key
 
 CatalogueCategory = Literal["necessary", "functional", "analytics", "performance", "advertisement"]
@@ -228,8 +228,7 @@ class Catalogue:
         self._by_id: dict[str, Service] = {}
         self._cookies = _Index()
         self._storage = _Index()
-        self._exact_hosts: dict[str, Hit] = {}
-        self._domain_hosts: dict[str, Hit] = {}  # "*.example.com" stored as "example.com"
+        self._hosts: HostTable[Hit] = HostTable()
         for service in self.services:
             if service.id in self._by_id:
                 raise ValueError(f"the id {service.id!r} is used twice")
@@ -245,13 +244,10 @@ class Catalogue:
                 self._add_host(host, Hit(service, review=True))
 
     def _add_host(self, host: str, hit: Hit) -> None:
-        table, key = (
-            (self._domain_hosts, host[2:]) if host.startswith("*.") else (self._exact_hosts, host)
-        )
-        other = table.get(key)
+        other = self._hosts.get(host)
         if other is not None:
             raise ValueError(f"the host {host!r} is already listed by {other.service.id!r}")
-        table[key] = hit
+        self._hosts.add(host, hit)
 
     def by_id(self, service_id: str) -> Service | None:
         return self._by_id.get(service_id)
@@ -268,18 +264,8 @@ class Catalogue:
 
     def host(self, host: str) -> Hit | None:
         """The service a request to ``host`` belongs to: the host itself, then ``*.`` its
-        parent domains, nearest first. Labels are whole: ``*.stripe.com`` takes
-        ``js.stripe.com``, never ``notstripe.com`` nor ``stripe.com`` itself."""
-        name = normalize_host(host)
-        hit = self._exact_hosts.get(name)
-        if hit is not None:
-            return hit
-        labels = name.split(".")
-        for start in range(1, len(labels) - 1):
-            hit = self._domain_hosts.get(".".join(labels[start:]))
-            if hit is not None:
-                return hit
-        return None
+        parent domains, nearest first (``HostTable``)."""
+        return self._hosts.find(host)
 
 
 BUILTIN = "catalogue.yaml"
