@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx2
 import pytest
@@ -21,6 +21,16 @@ KEY = "test-key-0123456789abcdef"
 OTHER_KEY = "other-key-0123456789abcdef"
 EXAMPLE_POLICY = "examples/consent.yaml"
 EPOCH = "Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def missing(message: str) -> NoReturn:
+    """A tool a test needs is not there (Chromium, wrk, PostgreSQL): the test is skipped
+    with ``message``, except in CI (``CI=true``), where it fails, so that a broken set-up
+    cannot pass unnoticed."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
 
 # A small policy for tests that need their own settings: prepend settings, or
 # replace the categories.

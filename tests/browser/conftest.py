@@ -6,23 +6,17 @@ Outside CI a missing Chromium (or axe-core) skips these tests with a message; in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from .server import CHROMIUM, CHROMIUM_ARGS, serve_example
+from tests.conftest import missing
+
+from .server import chromium, serve_example
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def missing(what: str) -> None:
-    message = f"{what}; run `make browser-deps` (apt-get install chromium, npm ci)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -34,18 +28,9 @@ def base_url() -> Iterator[str]:
 # Module scope, not session: Playwright's sync API owns an event loop in this thread while
 # it runs, and tests after these (anyio.run, asyncio.run) need the thread back.
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    if not Path(CHROMIUM).exists():
-        missing(f"browser tests need Chromium at {CHROMIUM}")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -70,5 +55,5 @@ def nojs_page(browser: Browser, base_url: str) -> Iterator[Page]:
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     if not AXE.exists():
-        missing(f"axe-core is not installed at {AXE}")
+        missing(f"axe-core is not installed at {AXE}; run `make browser-deps` (npm ci)")
     return AXE.read_text(encoding="utf-8")

@@ -7,11 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
+from playwright.sync_api import Browser, sync_playwright
 from starlette.types import ASGIApp
 
 from examples import starlette_app
+from tests.conftest import missing
 
 KEY = "browser-test-key-0123456789abcdef"
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +28,22 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@contextmanager
+def chromium(*extra_args: str) -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright with ``CHROMIUM_ARGS`` and ``extra_args``;
+    a missing Chromium skips the test (fails it in CI)."""
+    if not Path(CHROMIUM).exists():
+        missing(f"this test needs Chromium at {CHROMIUM}; run `make browser-deps`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextmanager

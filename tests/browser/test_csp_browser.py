@@ -12,13 +12,11 @@ these tests with a message; in CI (``CI=true``) it fails them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -26,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consent import ConsentMiddleware, csp_nonce, policy_from_string
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.browser.server import chromium, serve
 
 pytestmark = pytest.mark.browser
 
@@ -110,15 +108,8 @@ def csp_sites() -> Iterator[Sites]:
 
 @pytest.fixture(scope="module")
 def csp_browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        message = f"the CSP browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ so the cookies are scoped to a real registrable domain, not to an IP address.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, sync_playwright
+from playwright.sync_api import BrowserContext
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -24,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from consent import ConsentMiddleware, policy_from_string
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, serve
+from tests.browser.server import chromium, serve
 
 pytestmark = pytest.mark.browser
 
@@ -54,23 +52,12 @@ def shop_app() -> ASGIApp:
 
 @pytest.fixture(scope="module")
 def shop_context() -> Iterator[BrowserContext]:
-    if not Path(CHROMIUM).exists():
-        message = f"the withdrawal browser test needs Chromium at {CHROMIUM}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with serve(shop_app()) as origin, sync_playwright() as playwright:
+    resolve = ("--host-resolver-rules=MAP shop.test 127.0.0.1", "--disable-features=HttpsUpgrades")
+    with serve(shop_app()) as origin, chromium(*resolve) as browser:
         port = origin.rsplit(":", 1)[1]
-        args = [
-            *CHROMIUM_ARGS,
-            "--host-resolver-rules=MAP shop.test 127.0.0.1",
-            "--disable-features=HttpsUpgrades",
-        ]
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         context = browser.new_context(base_url=f"http://shop.test:{port}")
         context.set_default_timeout(10_000)  # all loopback: fail fast
         yield context
-        browser.close()
 
 
 def choose(context: BrowserContext, action: str) -> None:
