@@ -17,7 +17,6 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,9 +25,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx2
-
 from consent.discovery.findings import PHASE_WORDS
+
+from .servers import ServerError, free_port, stop, wait_until_answering
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_S = 60.0
@@ -44,17 +43,10 @@ class NothingMeasured(RuntimeError):
     """The scan was not timed; the message says why."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serve_shop(workdir: Path) -> Iterator[str]:
     """The example shop under uvicorn, in a process of its own; yield its origin."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CONSENT_SECRET_KEYS": secrets.token_urlsafe(32),
@@ -84,31 +76,12 @@ def serve_shop(workdir: Path) -> Iterator[str]:
         )
     origin = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(process, origin, log)
+        wait_until_answering("shop", process, origin, "/health", log, START_TIMEOUT_S)
         yield origin
+    except ServerError as error:
+        raise NothingMeasured(str(error)) from None
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], origin: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with httpx2.Client(base_url=origin, timeout=5.0) as client:
-        while True:
-            if process.poll() is not None:
-                output = log.read_text(encoding="utf-8", errors="replace")
-                raise NothingMeasured(f"the shop exited ({process.returncode}):\n{output}")
-            try:
-                client.get("/health").raise_for_status()
-                return
-            except httpx2.TransportError:
-                if time.monotonic() > deadline:
-                    raise NothingMeasured("the shop did not answer in time") from None
-                time.sleep(0.05)  # nothing to wait on but the port
+        stop(process)
 
 
 def pages_per_phase(progress: str) -> dict[str, int]:

@@ -38,7 +38,7 @@ class Server:
     name: str  # the stack's name, or ``consent-2`` for a second server of it
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -55,22 +55,29 @@ def _environment(workdir: Path) -> dict[str, str]:
     }
 
 
-def _wait_until_serving(
-    name: str, stack: str, process: subprocess.Popen[bytes], origin: str, log: Path, cpu: int | None
-) -> Server:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_until_answering(
+    name: str, process: subprocess.Popen[bytes], origin: str, path: str, log: Path, timeout: float
+) -> httpx2.Response:
+    """Poll ``path`` of a server just started until it answers; :class:`ServerError` (with
+    its log) when the process exits first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
     with httpx2.Client(base_url=origin, timeout=5.0) as client:
         while True:
             if process.poll() is not None:
                 output = log.read_text(encoding="utf-8", errors="replace")
                 raise ServerError(f"the {name} server exited ({process.returncode}):\n{output}")
             try:
-                info = client.get("/server").raise_for_status().json()
-                break
+                return client.get(path).raise_for_status()
             except httpx2.TransportError:
                 if time.monotonic() > deadline:
                     raise ServerError(f"the {name} server did not answer in time") from None
-                time.sleep(0.05)
+                time.sleep(0.05)  # nothing to wait on but the port
+
+
+def _wait_until_serving(
+    name: str, stack: str, process: subprocess.Popen[bytes], origin: str, log: Path, cpu: int | None
+) -> Server:
+    info = wait_until_answering(name, process, origin, "/server", log, START_TIMEOUT).json()
     if info["pid"] != process.pid:
         raise ServerError(
             f"the {name} server answers from pid {info['pid']}, not from the process "
@@ -83,7 +90,7 @@ def _wait_until_serving(
     return Server(stack, origin, process.pid, info["http"], info["loop"], name)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
@@ -107,7 +114,7 @@ def serving(
         for name, stack in servers.items():
             server_dir = workdir / name
             server_dir.mkdir()
-            port = _free_port()
+            port = free_port()
             log = server_dir / "server.log"
             output = cleanup.enter_context(log.open("wb"))
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -116,7 +123,7 @@ def serving(
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-            cleanup.callback(_stop, process)
+            cleanup.callback(stop, process)
             if cpu is not None:
                 with suppress(ProcessLookupError):  # exited already: the wait says why
                     pin(process.pid, cpu)
