@@ -25,6 +25,7 @@ from consent.discovery.model import PHASES
 from consent.discovery.scan_cli import add_scan_command, playwright_crawl, run_scan
 from tests.discovery_site import POLICY, SHOP_HOST, TRACKER_HOST, Sites, discovery_sites
 from tests.test_discovery_crawl import chromium_or_skip
+from tests.test_discovery_patch import apply_patch
 
 pytestmark = pytest.mark.browser
 
@@ -67,19 +68,6 @@ def scan(sites: Sites, config: Path, out: Path) -> Run:
     printed = io.StringIO()
     status = run_scan(parser.parse_args(argv), crawler=crawler, out=printed, err=io.StringIO())
     return Run(status, printed.getvalue(), out)
-
-
-def apply_patch(policy_text: str, patch_text: str) -> str:
-    """Merge the patch as its header says: each category's cookies appended to the
-    category of the same name, a new category added whole."""
-    policy: dict[str, Any] = yaml.safe_load(policy_text)
-    patch: dict[str, Any] = yaml.safe_load(patch_text)
-    for name, category in patch["categories"].items():
-        if name in policy["categories"]:
-            policy["categories"][name]["cookies"] += category["cookies"]
-        else:
-            policy["categories"][name] = category
-    return yaml.safe_dump(policy, sort_keys=False)
 
 
 @pytest.fixture(scope="module")

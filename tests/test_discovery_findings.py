@@ -32,8 +32,8 @@ SITE = "https://www.example.com/"
 HOME = "https://www.example.com/"
 ABOUT = "https://www.example.com/about"
 WHEN = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-POLICY = policy_from_string(
-    """\
+# The policy of these tests and of test_discovery_patch.py.
+POLICY_TEXT = """\
 categories:
   necessary:
     title: Necessary
@@ -51,9 +51,8 @@ categories:
     cookies:
       - name: _fbp
       - name: "_old_*"
-""",
-    source="consent.yaml",
-)
+"""
+POLICY = policy_from_string(POLICY_TEXT, source="consent.yaml")
 HOTJAR = Match("analytics", "catalogue", "hotjar", "Hotjar", review=True, description="Visitor id")
 CLOUDFLARE = Match("necessary", "open-cookie-database", "Cloudflare", "Cloudflare")
 DOUBLECLICK = Match("advertisement", "catalogue", "Google Ads", "Google")

@@ -14,6 +14,7 @@ from consent.discovery.patch import duration_words, family_stem, policy_patch
 from tests.test_discovery_findings import (
     HOME,
     POLICY,
+    POLICY_TEXT,
     SITE,
     WHEN,
     FakeClassifier,
@@ -23,29 +24,10 @@ from tests.test_discovery_findings import (
     scan,
 )
 
-POLICY_TEXT = """\
-categories:
-  necessary:
-    title: Necessary
-    required: true
-    cookies:
-      - name: sid
-  analytics:
-    title: Analytics
-    cookies:
-      - name: _ga
-        domain: example.com
-      - name: "_ga_*"
-  advertisement:
-    title: Advertisement
-    cookies:
-      - name: _fbp
-      - name: "_old_*"
-"""
 
-
-def merge(policy_text: str, patch_text: str) -> Policy:
-    """What a person does with the patch: each category's cookies appended, new ones added."""
+def apply_patch(policy_text: str, patch_text: str) -> str:
+    """What a person does with the patch, as its header says: each category's cookies
+    appended to the category of the same name, a new category added whole."""
     data: dict[str, Any] = yaml.safe_load(policy_text)
     patch: dict[str, Any] = yaml.safe_load(patch_text)
     for name, category in (patch["categories"] or {}).items():
@@ -53,7 +35,11 @@ def merge(policy_text: str, patch_text: str) -> Policy:
             data["categories"][name]["cookies"] += category["cookies"]
         else:
             data["categories"][name] = category
-    return policy_from_string(yaml.safe_dump(data, sort_keys=False))
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def merge(policy_text: str, patch_text: str) -> Policy:
+    return policy_from_string(apply_patch(policy_text, patch_text))
 
 
 def declarations(patch_text: str) -> dict[str, dict[str, Any]]:

@@ -19,8 +19,7 @@ from consent.discovery.scan_cli import (
     playwright_crawl,
     run_scan,
 )
-from tests.test_discovery_findings import HOME, NOTES, cookie, sample_results
-from tests.test_discovery_patch import POLICY_TEXT
+from tests.test_discovery_findings import HOME, NOTES, POLICY_TEXT, cookie, sample_results
 
 URL = "https://www.example.com/"
 
