@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from consent.discovery.browser import find_browser
 from consent.discovery.cookie_writes import read_cookie
-from consent.discovery.crawl import CrawlError, CrawlOptions, crawl, find_browser
+from consent.discovery.crawl import CrawlError, CrawlOptions, crawl
 from consent.discovery.model import PHASES, CookieSighting, Phase, PhaseResult
 from tests.conftest import missing
 from tests.discovery_site import PRODUCTS, Sites, discovery_sites

@@ -202,7 +202,7 @@ def test_one_name_classified_two_ways_waits_for_consent() -> None:
         cookies=[
             entry("lb", match=necessary, path="/a"),
             entry("lb", domain=".cdn.net", party="third", match=necessary),
-            entry("odd", match=Match("Not A Name", "heuristic")),
+            entry("odd", match=Match("Not A Name", "heuristic", review=True)),
         ],
     )
     text = policy_patch(result, POLICY)

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from ..errors import ConsentError
 from ..policy.policy import Policy
 from .model import (
     PHASES,
@@ -83,7 +84,7 @@ class MiddlewareNote(BaseModel):
 _NOTES = TypeAdapter(list[MiddlewareNote])
 
 
-class NotesError(ValueError):
+class NotesError(ConsentError, ValueError):
     """The ``--undeclared`` file cannot be read; the message says where and why."""
 
 
@@ -118,7 +119,6 @@ class NoteSummary:
 
     name: str
     count: int
-    first_seen: datetime
     last_seen: datetime
     last_path: str
     paths: tuple[str, ...]
@@ -136,7 +136,6 @@ def summarise_notes(notes: Iterable[MiddlewareNote]) -> dict[str, NoteSummary]:
         summaries[name] = NoteSummary(
             name=name,
             count=sum(note.count for note in group),
-            first_seen=min(note.first_seen for note in group),
             last_seen=last.last_seen,
             last_path=last.path,
             paths=tuple(sorted({note.path for note in group})),

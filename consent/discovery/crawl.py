@@ -56,7 +56,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..errors import ConsentError
-from .browser import BrowserNotFound, find_browser, require_browser
+from .browser import require_browser
 from .cookie_writes import read_cookie
 from .model import (
     PHASES,
@@ -75,19 +75,8 @@ from .sitemap import (
     SitemapError,
     normalise_url,
     parse_sitemap,
-    path_pattern,
     sitemaps_in_robots,
 )
-
-__all__ = [
-    "BrowserNotFound",
-    "CrawlError",
-    "CrawlOptions",
-    "crawl",
-    "find_browser",
-    "normalise_url",
-    "path_pattern",
-]
 
 log = logging.getLogger("consent.discovery")
 
@@ -296,7 +285,7 @@ class _Phase:
         except PlaywrightError as error:
             raise CrawlError(
                 f"{self.phase} phase: could not post {action} to {self.options.endpoint} "
-                f"from {self.start}: {_first_line(error)}"
+                f"from {self.start}: {first_line(error)}"
             ) from None
         if status != 200:
             raise CrawlError(
@@ -314,7 +303,7 @@ class _Phase:
         except PlaywrightTimeout:
             log.warning("%s phase: %s did not finish loading; read as it is", self.phase, url)
         except PlaywrightError as error:
-            log.warning("%s phase: %s not read: %s", self.phase, url, _first_line(error))
+            log.warning("%s phase: %s not read: %s", self.phase, url, first_line(error))
             return None
         with suppress(PlaywrightError):  # a page that is never idle is read as it is
             await page.wait_for_load_state("networkidle", timeout=SETTLE_S * 1000)
@@ -449,7 +438,7 @@ def _response_frame(response: Response, page: str) -> str:
     return response.url if response.request.is_navigation_request() else frame.url
 
 
-def _first_line(error: PlaywrightError) -> str:
+def first_line(error: PlaywrightError) -> str:
     # Playwright appends a call log to its messages: the first line says what failed.
     lines = (error.message or str(error)).strip().splitlines()
     return lines[0] if lines else "no reason given"
@@ -495,7 +484,7 @@ async def _sitemap_pages(browser: Browser, start: str, options: CrawlOptions) ->
                 continue
             (queue if sitemap.index else pages).extend(sitemap.urls)
     except (PlaywrightError, TimeoutError) as error:
-        reason = _first_line(error) if isinstance(error, PlaywrightError) else "timed out"
+        reason = first_line(error) if isinstance(error, PlaywrightError) else "timed out"
         log.warning("the sitemaps of %s were not all read: %s", origin, reason)
     finally:
         await context.close()

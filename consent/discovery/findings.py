@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..enforcement.cookies import consent_cookie_names as own_cookie_names
+from ..policy.config import ConsentCookieSettings
 from ..policy.policy import Policy
 from .aggregate import MiddlewareNote, NoteSummary, summarise_notes
 from .model import (
@@ -69,8 +71,8 @@ def phase_words(phases: Iterable[Phase]) -> str:
 
 def consent_cookie_names(policy: Policy | None) -> frozenset[str]:
     """The names the middleware writes the choice under, over http and https."""
-    own = policy.config.cookie.name if policy is not None else "consent"
-    return frozenset({own, f"__Host-{own}", f"__Secure-{own}"})
+    cookie = policy.config.cookie if policy is not None else ConsentCookieSettings()
+    return frozenset(own_cookie_names(cookie.name, cookie.domain))
 
 
 def is_required(declared: str | None, match: Match | None, policy: Policy | None) -> bool:
@@ -158,7 +160,7 @@ def service_words(match: Match) -> str:
 def _match_words(match: Match) -> str:
     who = service_words(match)
     known = f"{who}, " if who else ""
-    unsure = ", to review" if match.review or match.source == "heuristic" else ""
+    unsure = ", to review" if match.review else ""
     return f"{known}{match.category} per the {match.source}{unsure}"
 
 

@@ -128,7 +128,7 @@ def _propose(entry: CookieEntry, policy: Policy | None) -> _Proposal:
             [f"unknown: nothing matched it, proposed as {fallback} so that it waits for consent"],
         )
     proposal = _Proposal(entry, match.category)
-    if match.review or match.source == "heuristic":
+    if match.review:
         proposal.reviews.append(f"an unsure match ({match.source})")
     if not _CATEGORY_NAME.fullmatch(match.category):
         proposal.category = fallback

@@ -52,7 +52,7 @@ def _match_view(match: Match | None) -> _MatchView:
         return _MatchView("", "", False)
     who = service_words(match)
     text = f"{match.category}: {who}" if who else match.category
-    return _MatchView(text, match.source, match.review or match.source == "heuristic")
+    return _MatchView(text, match.source, match.review)
 
 
 def _environment() -> Environment:

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from .. import DISTRIBUTION
-from ..errors import ConfigError
+from ..errors import ConfigError, ConsentError
 from ..policy.catalogue import load_catalogue
 from ..policy.policy import Policy, load_policy
 from .aggregate import MiddlewareNote, NotesError, aggregate, read_notes
@@ -55,7 +55,7 @@ class ScanTarget:
 Crawler = Callable[[ScanTarget, ProgressCallback], Coroutine[Any, Any, list[PhaseResult]]]
 
 
-class ScanError(Exception):
+class ScanError(ConsentError):
     """The scan cannot run (exit status 2); the message says why and what to do."""
 
 
@@ -74,7 +74,7 @@ async def playwright_crawl(
             f"consent scan needs Playwright: install the scan extra: pip install "
             f"'{DISTRIBUTION}[scan]'"
         ) from None
-    from .crawl import CrawlError, CrawlOptions, crawl
+    from .crawl import CrawlError, CrawlOptions, crawl, first_line
 
     options = CrawlOptions(
         start_url=target.url,
@@ -88,9 +88,7 @@ async def playwright_crawl(
     except (BrowserNotFound, CrawlError) as error:
         raise ScanError(str(error)) from None
     except PlaywrightError as error:
-        # Playwright appends a call log to the message: its first line says what failed.
-        lines = (error.message or str(error)).strip().splitlines()
-        raise ScanError(f"the browser failed: {lines[0] if lines else 'no reason given'}") from None
+        raise ScanError(f"the browser failed: {first_line(error)}") from None
 
 
 # -- options ------------------------------------------------------------------------------------
