@@ -860,6 +860,22 @@ def test_set_cookie_under_any_header_type_is_filtered(policy: Policy, name: obje
     assert (b"vary", b"Cookie") in sent
 
 
+def test_a_cookie_header_under_a_bytearray_name_is_filtered(policy: Policy) -> None:
+    # Frameworks decode a bytearray name like bytes; it once raised "unhashable type"
+    # (a 500) before any cookie was read.
+    seen: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.extend(value for key, value in scope["headers"] if bytes(key).lower() == b"cookie")
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    middleware = ConsentMiddleware(app, policy=policy, secret_keys=KEY)
+    headers = [(bytearray(b"cookie"), bytearray(b"sid=1; _ga=2; tracker=3"))]
+    sent = call(middleware, http_scope(headers=headers))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 200
+    assert seen == [b"sid=1"]
+
+
 def test_a_header_name_that_cannot_be_read_is_refused(policy: Policy) -> None:
     app = ConsentMiddleware(header_app([(42, b"_ga=1")]), policy=policy, secret_keys=KEY)  # type: ignore[list-item]
     with pytest.raises(TypeError, match="must be bytes or str"):

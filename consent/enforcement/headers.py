@@ -14,6 +14,19 @@ from typing import Any
 VARY_COOKIE = (b"vary", b"Cookie")
 
 
+def as_bytes(text: Any) -> bytes:
+    """A header name or value the app sent as ``str`` or any bytes-like object, as bytes.
+
+    Anything else is refused: a header that cannot be read cannot be filtered.
+    """
+    if isinstance(text, str):
+        return text.encode("latin-1", "replace")
+    try:
+        return bytes(memoryview(text))
+    except TypeError:
+        raise TypeError(f"a response header must be bytes or str, not {text!r}") from None
+
+
 def request_header(scope: Mapping[str, Any], name: bytes) -> bytes | None:
     """The first value of header ``name`` (lower case, as ASGI delivers names)."""
     for key, value in scope.get("headers") or ():

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.types import Scope
 
 from .cookies import WHITESPACE, cookie_pieces, join_cookie_headers
+from .headers import as_bytes
 from .verdicts import Verdict, Verdicts
 
 COOKIE = b"cookie"
@@ -88,8 +89,15 @@ class RequestReader:
         cookie_values: list[bytes] = []
         wanted = self._wanted
         for name, value in headers:
-            if name not in wanted:  # ASGI servers give names as lower-case bytes
-                continue
+            try:
+                if name not in wanted:  # ASGI servers give names as lower-case bytes
+                    continue
+            except TypeError:
+                # An unhashable name (bytearray) that frameworks still decode: read as
+                # bytes, so that a Cookie header under it is filtered, never skipped.
+                name, value = as_bytes(name), as_bytes(value)
+                if name not in wanted:
+                    continue
             if name == COOKIE:
                 cookie_values.append(value)
             elif name == self.gpc_header:

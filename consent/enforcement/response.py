@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .headers import as_bytes
 from .verdicts import Verdicts
 
 SET_COOKIE = b"set-cookie"
@@ -42,19 +43,6 @@ _NOTED = frozenset(
 START_MESSAGES = frozenset(
     ("http.response.start", "websocket.accept", "websocket.http.response.start")
 )
-
-
-def as_bytes(text: Any) -> bytes:
-    """A header name or value the app sent as ``str`` or any bytes-like object, as bytes.
-
-    Anything else is refused: a header that cannot be read cannot be filtered.
-    """
-    if isinstance(text, str):
-        return text.encode("latin-1", "replace")
-    try:
-        return bytes(memoryview(text))
-    except TypeError:
-        raise TypeError(f"a response header must be bytes or str, not {text!r}") from None
 
 
 def noted_name(name: Any) -> bytes | None:
