@@ -117,13 +117,22 @@ def test_a_cookie_set_as_declared_is_not_logged(
 
 
 def test_attributes_already_read_are_not_read_again_but_new_ones_are(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scope = declared(domain="shop.test")
     warnings = ScopeWarnings()
+    reads: list[bytes] = []
+    difference = DeclaredScope.difference
+
+    def counted(self: DeclaredScope, set_cookie: bytes) -> str | None:
+        reads.append(set_cookie)
+        return difference(self, set_cookie)
+
+    monkeypatch.setattr(DeclaredScope, "difference", counted)
     with caplog.at_level(logging.WARNING, logger="consent"):
         for value in (b"1", b"2"):  # values differ, attributes do not: read once
             warnings.check(scope, b"_ga=" + value + b"; Domain=shop.test; Path=/")
+        assert reads == [b"_ga=1; Domain=shop.test; Path=/"]
         assert not caplog.records
         warnings.check(scope, b"_ga=3; Path=/")  # new attributes: read, and wrong
         warnings.check(scope, b"_ga=4; Path=/x")  # wrong too, but _ga was warned about

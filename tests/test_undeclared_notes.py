@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from consent import ConsentMiddleware
-from consent.enforcement.undeclared import MAX_NAMES, UndeclaredNames, merged
+from consent.enforcement.undeclared import (
+    EARLIER,
+    MAX_NAMES,
+    MAX_WRITERS,
+    Snapshot,
+    UndeclaredNames,
+    merged,
+)
 from tests.conftest import KEY, header_app, small_policy
 
 
@@ -41,7 +49,7 @@ def test_names_in_requests_and_responses_are_noted_without_values(
     # Logged once per name and kind, with where it was first seen.
     messages = [r.getMessage() for r in caplog.records if r.name == "consent.undeclared"]
     assert len(messages) == 2
-    assert any("'_hj', first seen in a request to /basket" in m for m in messages)
+    assert any("'_hj', first seen in a request to '/basket'" in m for m in messages)
 
 
 def test_the_log_names_the_likely_service(caplog: pytest.LogCaptureFixture) -> None:
@@ -49,7 +57,7 @@ def test_the_log_names_the_likely_service(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.WARNING, logger="consent.undeclared"):
         TestClient(app).get("/")
     [message] = [r.getMessage() for r in caplog.records if r.name == "consent.undeclared"]
-    assert "'_hjSessionUser_123', first seen in a response of /" in message
+    assert "'_hjSessionUser_123', first seen in a response of '/'" in message
     assert "Hotjar" in message
     assert "services: [hotjar]" in message
 
@@ -163,9 +171,20 @@ def test_writing_happens_off_the_event_loop(tmp_path: Path) -> None:
         scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
         await app(scope, receive, send)
         assert app.undeclared.writing is not None
-        await app.undeclared.writing  # written by the executor, not on the loop
+        await app.undeclared.writing
 
-    asyncio.run(main())
+    threads: list[int] = []
+    write = UndeclaredNames.write
+
+    def noted_write(self: UndeclaredNames, snapshot: Snapshot) -> None:
+        threads.append(threading.get_ident())
+        write(self, snapshot)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(UndeclaredNames, "write", noted_write)
+        asyncio.run(main())
+    assert threads
+    assert threading.get_ident() not in threads  # the loop ran in this thread
     assert [n["name"] for n in json.loads(file.read_text())["names"]] == ["_tracker"]
 
 
@@ -179,3 +198,35 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(tmp_path: Path) -> None:
     notes.write(older)
     [note] = json.loads((tmp_path / "notes.json").read_text())["names"]
     assert note["count"] == 2
+
+
+def test_the_file_stays_bounded_however_often_the_server_restarts(tmp_path: Path) -> None:
+    file = tmp_path / "notes.json"
+    for run in range(MAX_WRITERS + 10):  # a process per run, each with a name of its own
+        notes = UndeclaredNames(is_safe=str.isidentifier, file=file)
+        notes._writer += f"-{run}"
+        notes.saw([b"_hj", b"x%d" % run], "request", "/")
+        notes.write(notes.take_snapshot())
+    data = json.loads(file.read_text())
+    assert len(data["writers"]) == MAX_WRITERS
+    assert EARLIER in data["writers"]
+    # Folding adds the counts up: nothing is lost, nothing counted twice.
+    by_name = {note["name"]: note["count"] for note in data["names"]}
+    assert by_name["_hj"] == MAX_WRITERS + 10
+    assert by_name[f"x{MAX_WRITERS + 9}"] == 1
+
+
+def test_a_path_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    notes = UndeclaredNames(is_safe=str.isidentifier)
+    with caplog.at_level(logging.WARNING, logger="consent.undeclared"):
+        notes.saw([b"_hj"], "request", "/a\nWARNING forged")
+    assert "\n" not in caplog.records[0].getMessage()
+
+
+def test_a_full_table_is_said_once(caplog: pytest.LogCaptureFixture) -> None:
+    notes = UndeclaredNames(is_safe=str.isidentifier)
+    with caplog.at_level(logging.WARNING, logger="consent.undeclared"):
+        notes.saw([b"x%d" % i for i in range(MAX_NAMES + 5)], "request", "/")
+    full = [r for r in caplog.records if "counted (dropped)" in r.getMessage()]
+    assert len(full) == 1
+    assert notes.dropped["request"] == 5

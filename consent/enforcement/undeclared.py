@@ -7,13 +7,15 @@ notes each undeclared name it sees: first and last seen, how often, the last pat
 whether it came in a request or out in a response. Never a value.
 
 The notes are bounded: names in requests are chosen by clients, so they get a table of
-their own, and once a table is full new names are only counted as dropped. Each name is
+their own, and once a table is full new names are only counted as dropped (and that is
+logged once). Each name is
 logged once, on the ``consent.undeclared`` logger, with what the service catalogue says
 it probably is. With ``undeclared_notes: FILE`` in the policy the notes are also kept
 in that JSON file (on the first sighting of a name, at most every minute after that,
 and at shutdown) for ``consent scan --undeclared FILE`` to merge into its report.
 Several processes may share the file: each keeps its own section, so counts are never
-added twice.
+added twice, and the sections of processes long gone are folded into one, so that the
+file stays bounded however often the server restarts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ Kind = Literal["request", "response"]
 MAX_NAMES = 256  # per kind
 MAX_PATH = 200
 WRITE_EVERY_S = 60.0
+MAX_WRITERS = 16  # sections of the notes file; older ones are folded into EARLIER
+EARLIER = "earlier processes"
 FILE_VERSION = 1
 
 
@@ -115,6 +119,13 @@ class UndeclaredNames:
                 note.path = path
                 continue
             if len(table) >= MAX_NAMES:
+                if not self.dropped[kind]:
+                    log.warning(
+                        "more than %d undeclared cookie names in %ss: the others are "
+                        "counted (dropped), not noted",
+                        MAX_NAMES,
+                        kind,
+                    )
                 self.dropped[kind] += 1
                 continue
             name = name_before_equals(raw).decode("latin-1")
@@ -135,7 +146,7 @@ class UndeclaredNames:
             if guess
             else "Declare it in the policy (`consent scan` proposes the declarations)."
         )
-        log.warning("undeclared cookie %r, first seen in %s %s. %s", name, where, path, advice)
+        log.warning("undeclared cookie %r, first seen in %s %r. %s", name, where, path, advice)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """This process's notes, one per name and kind, as ``consent scan --undeclared``
@@ -175,6 +186,7 @@ class UndeclaredNames:
             handle.seek(0)
             writers = _read_writers(handle.read())
             writers[self._writer] = notes
+            writers = _bounded(writers, self._writer)
             handle.seek(0)
             handle.truncate()
             content = {"version": FILE_VERSION, "writers": writers, "names": merged(writers)}
@@ -191,6 +203,29 @@ def _read_writers(text: str) -> dict[str, list[dict[str, Any]]]:
         return {}
     writers = data.get("writers") if isinstance(data, dict) else None
     return writers if isinstance(writers, dict) else {}
+
+
+def _bounded(writers: dict[str, Any], own: str) -> dict[str, Any]:
+    """At most ``MAX_WRITERS`` sections: every restart adds one, so the sections of the
+    processes least recently at work are folded into one for earlier processes (counts
+    added, as :func:`merged` adds them), which keeps its ``2 * MAX_NAMES`` most recent
+    notes. The file stays bounded however often the server restarts."""
+    if len(writers) <= MAX_WRITERS:
+        return writers
+
+    def newest(notes: Any) -> str:
+        seen = [note["last_seen"] for note in notes if _is_note(note)]
+        return max(seen, default="") if isinstance(notes, list) else ""
+
+    others = sorted(
+        (key for key in writers if key not in (own, EARLIER)),
+        key=lambda key: newest(writers[key]),
+        reverse=True,
+    )
+    kept = [own, *others[: MAX_WRITERS - 2]]
+    folded = {key: notes for key, notes in writers.items() if key not in kept}
+    recent = sorted(merged(folded), key=lambda note: note["last_seen"], reverse=True)
+    return {**{key: writers[key] for key in kept}, EARLIER: recent[: 2 * MAX_NAMES]}
 
 
 def merged(writers: dict[str, Any]) -> list[dict[str, Any]]:
