@@ -69,14 +69,14 @@ def describe(policy: Policy) -> str:
 
 
 def _services(policy: Policy) -> str:
-    """What each category's ``services:`` brought: its cookies (in the table above, by
-    "from service") and the hosts it added for the Content-Security-Policy."""
+    """What each category's ``services:`` brought: its cookies (in the table above, in
+    the "service" column) and its hosts, for the Content-Security-Policy."""
     lines = []
     for name, category in policy.config.categories.items():
         for service_id in category.services:
             cookies = [c.name for c in category.cookies if c.service == service_id]
             service = load_catalogue().by_id(service_id)
-            hosts = (*service.hosts, *service.shared_hosts) if service is not None else ()
+            hosts = service.all_hosts if service is not None else ()
             lines.append(
                 f"  {name}: {service_id}: {len(cookies)} cookies; hosts: "
                 f"{', '.join(hosts) or 'none'}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from consent import ConfigError, policy_from_string
 from consent.cli import main
-from consent.policy.catalogue import load_catalogue
+from consent.policy import config
+from consent.policy.catalogue import catalogue_from_string, load_catalogue
 
 BASE = """\
 categories:
@@ -77,8 +79,35 @@ def test_a_service_cookie_declared_in_another_category_is_an_error() -> None:
     text = BASE.replace(
         "    required: true\n", "    required: true\n    cookies:\n      - name: _ga\n"
     ) + ("    services: [google-analytics-4]\n")
-    with pytest.raises(ConfigError, match="declared twice"):
+    with pytest.raises(ConfigError) as caught:
         policy_from_string(text)
+    # Pointed at the entry of the file that brought it, not at a key the file lacks.
+    assert caught.value.key == "categories.analytics.services[0]"
+    assert caught.value.line == 9
+    assert "'_ga' (brought by service 'google-analytics-4') is declared twice" in str(caught.value)
+
+
+def test_a_service_listed_twice_and_an_unknown_service_key_are_refused() -> None:
+    with pytest.raises(ConfigError, match="'hotjar' is listed twice") as caught:
+        policy_from_string(BASE + "    services: [hotjar, hotjar]\n")
+    assert caught.value.key == "categories.analytics.services[1]"
+    cookie = "    cookies:\n      - name: mine\n        service: made-up\n"
+    with pytest.raises(ConfigError, match="unknown service 'made-up'") as caught:
+        policy_from_string(BASE + cookie)
+    assert caught.value.key == "categories.analytics.cookies[0].service"
+
+
+def test_a_catalogue_change_asks_everyone_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a service brings is part of what visitors consented to: a new release whose
+    # catalogue words a service otherwise changes the taxonomy, as an edit of the file would.
+    text = BASE + "    services: [google-analytics-4]\n"
+    before = policy_from_string(text).taxonomy
+    shipped = resources.files("consent.policy").joinpath("catalogue.yaml").read_text()
+    service = load_catalogue().by_id("google-analytics-4")
+    assert service is not None
+    reworded = catalogue_from_string(shipped.replace(service.description, "Reworded."))
+    monkeypatch.setattr(config, "load_catalogue", lambda: reworded)
+    assert policy_from_string(text).taxonomy != before
 
 
 def test_consent_check_shows_what_each_service_brought(

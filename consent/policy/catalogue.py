@@ -143,6 +143,11 @@ class Service(_Model):
     # Hosts this service loads from that also serve other services of its provider.
     shared_hosts: tuple[HostPattern, ...] = ()
 
+    @property
+    def all_hosts(self) -> tuple[str, ...]:
+        """Every host its scripts and frames come from, shared ones included."""
+        return (*self.hosts, *self.shared_hosts)
+
     @field_validator("cookies", mode="before")
     @classmethod
     def _plain_names(cls, value: Any) -> Any:

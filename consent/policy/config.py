@@ -105,8 +105,16 @@ class CookieDeclaration(_Model):
     domain: CookieDomain = None
     path: CookiePath = "/"
     partitioned: StrictBool = False
-    # The catalogue service this declaration came from (``services:``); for people only.
-    service: str | None = Field(default=None, max_length=64)
+    # The catalogue service this declaration came from (``services:`` fills it in); shown
+    # by ``consent check``, never enforced.
+    service: str | None = None
+
+    @field_validator("service")
+    @classmethod
+    def _known_service(cls, value: str | None) -> str | None:
+        if value is not None and load_catalogue().by_id(value) is None:
+            raise ValueError(_unknown_service(value))
+        return value
 
     @property
     def is_glob(self) -> bool:
@@ -160,6 +168,8 @@ class Category(_Model):
             service = catalogue.by_id(service_id) if isinstance(service_id, str) else None
             if service is None:
                 raise _LocatedValueError(("services", index), _unknown_service(service_id))
+            if service_id in services[:index]:
+                raise _LocatedValueError(("services", index), f"{service_id!r} is listed twice")
             for pattern in service.cookies:
                 if pattern.domain is None and pattern.name not in declared:
                     declared.add(pattern.name)
@@ -172,8 +182,17 @@ class Category(_Model):
                             "service": service.id,
                         }
                     )
-            hosts += [h for h in (*service.hosts, *service.shared_hosts) if h not in hosts]
+            hosts += [h for h in service.all_hosts if h not in hosts]
         return {**data, "cookies": cookies, "hosts": hosts}
+
+
+def _declaration_location(category_name: str, category: Category, index: int) -> Location:
+    """Where the file says cookie ``index`` of a category: its ``name``, or, for a cookie a
+    service brought, that service's entry in ``services``."""
+    service = category.cookies[index].service
+    if service is not None and service in category.services:
+        return ("categories", category_name, "services", category.services.index(service))
+    return ("categories", category_name, "cookies", index, "name")
 
 
 def _unknown_service(service_id: object) -> str:
@@ -380,7 +399,7 @@ class PolicyConfig(_Model):
         middles: dict[tuple[str, str], int] = {}  # globs with middle pieces per shape
         for category_name, category in self.categories.items():
             for index, cookie in enumerate(category.cookies):
-                loc = ("categories", category_name, "cookies", index, "name")
+                loc = _declaration_location(category_name, category, index)
                 prefix, *middle, suffix = cookie.name.split("*") if cookie.is_glob else ("", "")
                 if any(middle):
                     shape = (prefix, suffix)
@@ -395,9 +414,10 @@ class PolicyConfig(_Model):
                         )
                 if cookie.name in seen:
                     kind = "glob" if cookie.is_glob else "cookie"
+                    brought = f" (brought by service {cookie.service!r})" if cookie.service else ""
                     raise _LocatedValueError(
                         loc,
-                        f"{kind} {cookie.name!r} is declared twice (also in category "
+                        f"{kind} {cookie.name!r}{brought} is declared twice (also in category "
                         f"{seen[cookie.name]!r}); a cookie belongs to exactly one category",
                     )
                 if cookie.name in own_names:
