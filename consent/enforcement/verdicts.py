@@ -5,14 +5,14 @@ file order), or one of four bits of our own just above the categories:
 
 - ``undeclared``: no declaration matches the name (or it has none);
 - ``own_plain`` and ``own_secure``: our consent cookie, under its plain name and under
-  its ``__Host-``/``__Secure-`` name (one bit each, so that reading a request knows which
-  one the scheme asks for from the bit alone);
+  its ``__Host-``/``__Secure-`` name (a verdict object each, ``Verdicts.own``, so that
+  reading a request finds the one its scheme asks for by identity);
 - ``truncated``: not a name, a note that a request's ``Cookie`` header went past the
   parsing bounds; never allowed, so that such a header is always rebuilt from the
   pieces that were read.
 
-What may pass is then a mask of bits (``Bits.allowed``), and "may this cookie pass" is
-one ``&``. Names are client-chosen: the cache is bounded, and a name seen for the first
+What may pass is then a mask of bits (``Verdicts.allowed``), and "may this cookie pass"
+is one ``&``. Names are client-chosen: the cache is bounded, and a name seen for the first
 time costs one registry look-up (consent/policy/registry.py), which does not grow with
 the number of declarations.
 """
@@ -90,19 +90,13 @@ class Verdicts:
             plain_name.encode(): self.own[False],
             secure_name.encode(): self.own[True],
         }
-        # One shared verdict for every name no declaration matches (never-seen names
-        # allocate nothing), and one with the same bit for nameless cookies (no "=" at
-        # all): a request's undeclared names are picked out by identity.
-        self.undeclared = Verdict(self.bits.undeclared)
-        self.nameless = Verdict(self.bits.undeclared)
+        # One shared verdict for every name no declaration matches and for nameless
+        # cookies (no "=" at all): never-seen names allocate nothing.
+        self.nameless = self.undeclared = Verdict(self.bits.undeclared)
         # Read it directly where every cookie counts (``known.get(raw) or learn(raw)``);
         # only ``learn`` writes to it.
         self.known: dict[bytes, Verdict] = {}
         self.scope_warnings = ScopeWarnings()
-
-    def of(self, raw: bytes) -> Verdict:
-        """The verdict of the cookie whose text before its first ``=`` is ``raw``."""
-        return self.known.get(raw) or self.learn(raw)
 
     def learn(self, raw: bytes) -> Verdict:
         """Work out the verdict of a name not in ``known``, and remember it.
