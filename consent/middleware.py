@@ -5,15 +5,17 @@ state of one request in locals of ``__call__`` and a wrapped ``send``. A request
 through named steps:
 
 On the way in (enforcement/request.py)
-  1. read the headers that matter and the request's cookies;
+  1. read the headers that matter and the request's cookies, noting the undeclared ones
+     (enforcement/undeclared.py);
   2. decide the ``Permit``: the visitor's choice from the consent cookie
      (enforcement/consent_cookie.py), under the regime of their region and their
      Global Privacy Control signal (signals/);
   3. answer the consent endpoints and the banner's own pages, or
   4. hide from the app the cookies it may not see, and call it.
 On the way out (enforcement/response.py)
-  5. drop the ``Set-Cookie``s not allowed, expire refused cookies, add the consent CSP
-     and ``Vary: Cookie``;
+  5. drop the ``Set-Cookie``s not allowed (noting undeclared names, checking the scope of
+     declared ones: enforcement/scopes.py), expire refused cookies in every scope they
+     may carry, add the consent CSP and ``Vary: Cookie``;
   6. put the banner into an HTML page (banner/injection.py).
 
 Only headers are touched: bodies stream through, except the chunk of a page that holds
@@ -269,7 +271,7 @@ class ConsentMiddleware:
     def _note_undeclared(self, raw_names: Sequence[bytes], kind: Kind, scope: Scope) -> None:
         """Note undeclared names; the file is written off the event loop when due."""
         notes = self.undeclared
-        if raw_names and notes.saw(raw_names, kind, scope.get("path", "")):
+        if notes.saw(raw_names, kind, scope.get("path", "")):
             snapshot = notes.take_snapshot()  # here: the tables change on this loop
             loop = asyncio.get_running_loop()
             notes.writing = loop.run_in_executor(None, notes.write, snapshot)
@@ -306,7 +308,8 @@ class ConsentMiddleware:
         message: Message,
         start: ResponseStart,
     ) -> PageInjection | None:
-        """The banner's ``send`` for this HTML page, or None when nothing goes into it.
+        """How the banner goes into this HTML page (``PageInjection.messages`` turns the
+        app's messages into the page's), or None when nothing goes into it.
 
         A page varies on the cookie and the language (the banner's markup does), whether
         or not it ends up carrying the banner.

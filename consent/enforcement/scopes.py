@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from ..policy.config import CookieDeclaration
+from ..policy.hostnames import normalize_host
 
 log = logging.getLogger("consent")
 # Names are checked until one differs; glob declarations can match many names, so the
@@ -33,8 +34,8 @@ class DeclaredScope:
 
     @classmethod
     def of(cls, name: str, declaration: CookieDeclaration) -> DeclaredScope:
-        domain = declaration.domain.lower().lstrip(".") if declaration.domain else None
-        return cls(name, domain.encode() if domain else None, declaration.path.encode())
+        domain = normalize_host(declaration.domain).encode() if declaration.domain else None
+        return cls(name, domain, declaration.path.encode())
 
     def difference(self, set_cookie: bytes) -> str | None:
         """How a ``Set-Cookie`` of this name differs from the declaration, or ``None``.
