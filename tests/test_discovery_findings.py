@@ -415,6 +415,7 @@ def test_notes_add_what_the_crawl_could_not_reach(tmp_path: Path) -> None:
         "secure": None,
         "same_site": None,
         "lifetime_s": None,
+        "partitioned": False,
         "declared": None,
         "match": None,
     }

@@ -302,3 +302,19 @@ def test_duration_words(seconds: int | None, words: str) -> None:
 
 def test_the_sample_scan_patch_is_stable() -> None:
     assert policy_patch(scan(), POLICY) == policy_patch(scan(results=sample_results()), POLICY)
+
+
+def test_a_partitioned_cookie_is_declared_partitioned() -> None:
+    # A withdrawal deletes a CHIPS cookie only with Partitioned: the patch must say so.
+    chip = cookie("before", "chip", secure=True, partition="https://www.example.com")
+    plain = cookie("before", "plain")
+    results = [PhaseResult("before", pages=[HOME], cookies=[chip, plain])]
+    result = aggregate(results, SITE, classifier(), POLICY, scanned_at=WHEN)
+    entries = {entry.name: entry.as_json() for entry in result.cookies}
+    assert (entries["chip"]["partitioned"], entries["plain"]["partitioned"]) == (True, False)
+    items = declarations(policy_patch(result, POLICY))
+    assert items["chip"]["partitioned"] is True
+    assert "partitioned" not in items["plain"]
+    declared = merge(POLICY_TEXT, policy_patch(result, POLICY)).declaration_of("chip")
+    assert declared is not None
+    assert declared[1].partitioned

@@ -222,6 +222,7 @@ def _cookies(
                 secure=next((s.secure for s in ordered if s.secure is not None), None),
                 same_site=next((s.same_site for s in ordered if s.same_site is not None), None),
                 lifetime_s=next((s.lifetime_s for s in ordered if s.lifetime_s is not None), None),
+                partitioned=any(s.partition is not None for s in sightings),
                 declared=classifier.declared(name),
                 match=classifier.cookie(name, domain),
             )

@@ -131,6 +131,8 @@ class CookieEntry:
     secure: bool | None = None
     same_site: str | None = None
     lifetime_s: int | None = None
+    # Partitioned (CHIPS): a withdrawal can only delete it with Partitioned too.
+    partitioned: bool = False
     declared: str | None = None
     match: Match | None = None
 
@@ -147,6 +149,7 @@ class CookieEntry:
             "secure": self.secure,
             "same_site": self.same_site,
             "lifetime_s": self.lifetime_s,
+            "partitioned": self.partitioned,
             "declared": self.declared,
             "match": _match_json(self.match),
         }

@@ -332,6 +332,8 @@ def _item(declaration: _Declaration) -> tuple[dict[str, Any], list[str]]:
         reviews.append(f"set under several paths ({', '.join(sorted(paths))})")
     elif (path := paths.pop()) != "/":
         item["path"] = path
+    if any(entry.partitioned for entry in entries):
+        item["partitioned"] = True  # else a withdrawal could not delete it
     return item, reviews
 
 
