@@ -165,7 +165,7 @@ def test_pages_from_the_start_the_sitemaps_and_links(scan: Scan) -> None:
         scan.url("/about"),  # once, whatever utm_*, gclid or fragment the links carry
         scan.url("/linked-only"),
     ]
-    assert PRODUCTS > 3
+    assert PRODUCTS > 3  # the site has more: the per-pattern limit is what stopped it
     for phase in PHASES:
         assert scan.phases[phase].pages == expected, phase  # no logout, PDF, endpoint, offsite
 

@@ -11,20 +11,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import FloatRect, sync_playwright
+from playwright.sync_api import FloatRect
 
 from consent.discovery.scan_cli import add_scan_command, playwright_crawl, run_scan
 from tests.discovery_site import POLICY, discovery_sites
 
-from .server import CHROMIUM, CHROMIUM_ARGS, serve_example
+from .server import chromium, serve_example
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 def banner() -> list[Path]:
     paths = [OUT / "banner-first-layer.png", OUT / "banner-preferences.png"]
-    with serve_example() as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serve_example() as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1100, "height": 860})
         page.emulate_media(reduced_motion="reduce")
         page.goto(base + "/")
@@ -34,7 +33,6 @@ def banner() -> list[Path]:
         page.get_by_role("dialog", name="Customise Consent Preferences").wait_for()
         page.locator("#consent-preferences summary").first.click()
         page.screenshot(path=paths[1])
-        browser.close()
     return paths
 
 
@@ -53,8 +51,7 @@ def scan_report() -> list[Path]:
             status = run_scan(args, crawler=crawler, out=io.StringIO(), err=io.StringIO())
         if status not in (0, 1):
             raise RuntimeError(f"consent scan of the test shop exited {status}")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.emulate_media(color_scheme="light")
             page.goto((folder / "consent-scan" / "report.html").as_uri())
@@ -66,7 +63,6 @@ def scan_report() -> list[Path]:
             height = first_list["y"] + first_list["height"] + 16
             clip: FloatRect = {"x": 0, "y": 0, "width": 1200, "height": height}
             page.screenshot(path=path, full_page=True, clip=clip)
-            browser.close()
     return [path]
 
 

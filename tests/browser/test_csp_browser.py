@@ -5,9 +5,9 @@ Two uvicorn servers on loopback: the site (ConsentMiddleware, CSP on) and a "thi
 host" on another port, declared in the analytics category's ``hosts``. The third party
 records every request it gets, so "refused" means the browser never asked it.
 
-The fixtures live in this file on purpose (named ``csp_*``): this test needs two servers
-and its own policy, not the shared example shop. Outside CI a missing Chromium skips
-these tests with a message; in CI (``CI=true``) it fails them.
+The servers live in this file on purpose (``csp_sites``): this test needs two of them
+and its own policy, not the shared example shop; the browser is the shared one
+(tests/browser/conftest.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consent import ConsentMiddleware, csp_nonce, policy_from_string
-from tests.browser.server import chromium, serve
+from tests.browser.server import serve
 
 pytestmark = pytest.mark.browser
 
@@ -106,15 +106,9 @@ def csp_sites() -> Iterator[Sites]:
         yield Sites(site, third, third_party)
 
 
-@pytest.fixture(scope="module")
-def csp_browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
-def csp_page(csp_browser: Browser, csp_sites: Sites) -> Iterator[Page]:
-    context = csp_browser.new_context(base_url=csp_sites.site)
+def csp_page(browser: Browser, csp_sites: Sites) -> Iterator[Page]:
+    context = browser.new_context(base_url=csp_sites.site)
     context.set_default_timeout(10_000)  # everything here is loopback: fail fast
     csp_sites.third_party.requested.clear()
     yield context.new_page()
