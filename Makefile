@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
-# Where `make demo` serves: make demo PORT=8080 HOST=0.0.0.0
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# Where `make demo` serves: make demo PORT=8080 HOST=0.0.0.0. Plain assignments, not ?=:
+# shells and hosting platforms export HOST and PORT, which must not move the demo.
+HOST = 127.0.0.1
+PORT = 8000
 
 .PHONY: demo test lint typecheck unit docs package bench clean browser-deps screenshots
 
@@ -58,7 +59,8 @@ package: $(STAMP)
 	$(SMOKE_VENV)/bin/python -m pip install --quiet $(DIST)/*.whl
 	$(SMOKE_VENV)/bin/python -I tests/smoke_wheel.py "$(CURDIR)"
 
-# Regenerate docs/img/banner-*.png from the example shop in headless Chromium.
+# Regenerate docs/img/banner-*.png (the example shop) and docs/img/scan-report.png (a scan
+# of the test site) in headless Chromium.
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser.screenshots
 

@@ -1,4 +1,4 @@
-"""The example shop's page, shared by the Starlette and FastAPI examples.
+"""The example shop's page, shared by every framework's example.
 
 The page sets one cookie of every category on each visit; the middleware lets
 through only those the visitor consented to.
@@ -68,6 +68,18 @@ def render_nav(links: Sequence[tuple[str, str]]) -> str:
     return f'<nav aria-label="Shop">{items}</nav>'
 
 
+def render_map(url: str | None) -> str:
+    """The workshop's map, an iframe the banner's script loads once "functional" is
+    granted; nothing where the example serves no map."""
+    if url is None:
+        return ""
+    return f"""<h2>Find the workshop</h2>
+<p>The map loads once you allow functional cookies.</p>
+<iframe id="map" title="Map of the workshop" data-src="{html.escape(url)}"
+ data-category="functional"></iframe>
+"""
+
+
 def render_page(
     state: ConsentState,
     cookies: dict[str, str],
@@ -75,12 +87,15 @@ def render_page(
     framework: str,
     nonce: str = "",
     nav: Sequence[tuple[str, str]] = (),
+    map_url: str | None = None,
 ) -> str:
     """The shop's page. The middleware adds the banner (or the settings control) to it.
 
     The analytics snippet is gated: ``type="text/plain"`` keeps it inert until the visitor
     grants "analytics"; the banner script then runs it once, keeping its CSP nonce.
-    ``nav`` links the example's other pages (the Starlette shop has a catalogue).
+    ``nav`` links the example's other pages (the Starlette shop has a catalogue);
+    ``map_url`` is where an example serves the map iframe, gated on "functional" (only
+    the Starlette shop does).
     """
     nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
     granted = ", ".join(n for n in POLICY.category_names if state.allows(n))
@@ -101,11 +116,7 @@ def render_page(
 <p id="status">Consent: <strong>{status}</strong>; granted: <span id="granted">{granted}</span>.</p>
 <p id="seen">Cookies the app received: {html.escape(seen)}</p>
 <p id="analytics-status">Analytics is not running.</p>
-<h2>Find the workshop</h2>
-<p>The map loads once you allow functional cookies.</p>
-<iframe id="map" title="Map of the workshop" data-src="/embed/map" data-category="functional">
-</iframe>
-</main>
+{render_map(map_url)}</main>
 <footer><a href="{endpoint}/preferences?next=/" data-consent-settings>Cookie settings</a></footer>
 <script type="text/plain" data-category="analytics"{nonce_attr}>
 window.analyticsRuns = (window.analyticsRuns || 0) + 1;

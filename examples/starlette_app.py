@@ -31,6 +31,7 @@ from .shop import (
 )
 
 NAV = (("/", "Home"), ("/products", "Products"), ("/privacy", "Privacy"))
+MAP_URL = "/embed/map"  # the map iframe, which loads once "functional" is granted
 GLAZES = ("blue", "green", "white", "black", "speckled")
 PIECES = ("teapot", "mug", "bowl", "plate", "jug", "vase", "cup", "saucer")
 # slug → name: "/products/blue-teapot" is the page of the blue teapot.
@@ -43,7 +44,9 @@ async def home(request: Request) -> HTMLResponse:
     state = get_consent(request)
     # A fresh CSP nonce per response; the banner reads it from the header and reuses it.
     nonce = secrets.token_urlsafe(16)
-    page = render_page(state, dict(request.cookies), framework="Starlette", nonce=nonce, nav=NAV)
+    page = render_page(
+        state, dict(request.cookies), framework="Starlette", nonce=nonce, nav=NAV, map_url=MAP_URL
+    )
     response = HTMLResponse(page)
     response.headers["content-security-policy"] = content_security_policy(nonce)
     # Set every cookie unconditionally: the middleware removes what was not consented to.
@@ -109,7 +112,7 @@ def create_app(keys: list[str] | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/", home),
-            Route("/embed/map", embed_map),
+            Route(MAP_URL, embed_map),
             Route("/privacy", privacy),
             Route("/products", products),
             Route("/products/{slug}", product),
