@@ -11,8 +11,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from consent import ConfigError, load_policy, policy_from_string
-from consent.policy.config import PolicyConfig, _document_location
-from consent.policy.yamlsource import MAX_DEPTH, parse_yaml
+from consent.policy.config import PolicyConfig
+from consent.policy.yamlsource import MAX_DEPTH, document_location, parse_yaml
 
 EXAMPLE = Path("examples/consent.yaml")
 
@@ -475,7 +475,7 @@ def test_pydantic_labels_are_not_reported_as_keys(
     # pydantic appends union members and validator names to an error's location; no
     # policy field produces one today, but a future union must not name a key "bool".
     data = {"cookie": {"secure": "maybe"}, "categories": {"bool": {"title": 5, "cookies": [{}]}}}
-    assert _document_location(loc, data, missing=missing) == expected
+    assert document_location(loc, data, missing=missing) == expected
 
 
 # -- what PyYAML cannot read (issue 12): a ConfigError at the line, never a crash ----

@@ -35,7 +35,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ..errors import ConfigError
 from .hostnames import HostTable, normalize_host
-from .yamlsource import Location, SourceMap, parse_yaml, render_key
+from .yamlsource import SourceMap, document_location, parse_yaml, render_key
 
 CatalogueCategory = Literal["necessary", "functional", "analytics", "performance", "advertisement"]
 
@@ -281,10 +281,11 @@ def catalogue_from_data(data: Any, source: SourceMap, *, file: str) -> Catalogue
         parsed = _CatalogueFile.model_validate(data)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        loc = _document_location(tuple(error["loc"]), data)
+        missing = error["type"] == "missing"
+        loc = document_location(tuple(error["loc"]), data, missing=missing)
         message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "missing":
-            loc, message = (*loc, error["loc"][-1]), "this key is required"
+        if missing:
+            message = "this key is required"
         raise ConfigError(
             message, file=file, key=render_key(loc) or None, line=source.line_of(loc)
         ) from None
@@ -292,22 +293,6 @@ def catalogue_from_data(data: Any, source: SourceMap, *, file: str) -> Catalogue
         return Catalogue(parsed.services)
     except ValueError as exc:
         raise ConfigError(str(exc), file=file) from None
-
-
-def _document_location(loc: Location, data: Any) -> Location:
-    # pydantic adds labels of its own to a location (a union member, a validator's name):
-    # keep the parts that are keys or indexes of the file.
-    result: list[str | int] = []
-    current: Any = data
-    for part in loc:
-        if isinstance(part, int):
-            found = isinstance(current, list) and 0 <= part < len(current)
-        else:
-            found = isinstance(current, dict) and part in current
-        if found:
-            current = current[part]
-            result.append(part)
-    return tuple(result)
 
 
 def catalogue_from_string(text: str, *, file: str = "<string>") -> Catalogue:

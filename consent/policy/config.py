@@ -32,7 +32,7 @@ from .catalogue import load_catalogue
 from .csp_settings import CspSettings, Host
 from .regions import validate_region
 from .state import Mode
-from .yamlsource import Location, SourceMap, load_yaml, parse_yaml, render_key
+from .yamlsource import Location, SourceMap, document_location, load_yaml, parse_yaml, render_key
 
 MAX_CATEGORIES = 32
 # RFC 6265 token characters; "*" doubles as the glob wildcard in declarations.
@@ -529,7 +529,7 @@ def _config_error(
     exc: ValidationError, data: dict[str, Any], source: SourceMap, file: str
 ) -> ConfigError:
     error = exc.errors(include_url=False)[0]
-    loc = _document_location(tuple(error["loc"]), data, missing=error["type"] == "missing")
+    loc = document_location(tuple(error["loc"]), data, missing=error["type"] == "missing")
     ctx = error.get("ctx") or {}
     original = ctx.get("error")
     if isinstance(original, _LocatedValueError):
@@ -538,26 +538,6 @@ def _config_error(
     else:
         message = _describe(error, loc)
     return ConfigError(message, file=file, key=render_key(loc) or None, line=source.line_of(loc))
-
-
-def _document_location(loc: Location, data: Any, *, missing: bool) -> Location:
-    """Keep only the parts of pydantic's ``loc`` that are keys or indexes of the file.
-
-    pydantic adds labels of its own (a union member such as ``bool`` or
-    ``literal['auto']``, a validator name); walking the data tells them apart even
-    when a category happens to be called ``bool``.
-    """
-    result: list[str | int] = []
-    current = data
-    for position, part in enumerate(loc):
-        in_dict = isinstance(current, dict) and part in current
-        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        if in_dict or in_list:
-            current = current[part]
-            result.append(part)
-        elif missing and position == len(loc) - 1:
-            result.append(part)  # a required key that the file lacks
-    return tuple(result)
 
 
 def _shapes(annotation: Any) -> list[Any]:

@@ -272,3 +272,23 @@ def _convert(loader: _Loader, node: yaml.Node, loc: Location, source: SourceMap,
 def _shorten(text: str) -> str:
     shown = repr(text)
     return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def document_location(loc: Location, data: Any, *, missing: bool) -> Location:
+    """Keep only the parts of pydantic's ``loc`` that are keys or indexes of the file.
+
+    pydantic adds labels of its own (a union member such as ``bool`` or
+    ``literal['auto']``, a validator name); walking the data tells them apart even
+    when a category happens to be called ``bool``.
+    """
+    result: list[str | int] = []
+    current = data
+    for position, part in enumerate(loc):
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_dict or in_list:
+            current = current[part]
+            result.append(part)
+        elif missing and position == len(loc) - 1:
+            result.append(part)  # a required key that the file lacks
+    return tuple(result)
