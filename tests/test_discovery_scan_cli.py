@@ -290,3 +290,16 @@ def test_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "report.html        one page to read" in text
     assert "0 when nothing of the --fail-on kinds was found" in text
     assert "``" not in text
+
+
+def test_a_cookie_database_file_classifies_what_nothing_else_knows(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = Path(__file__).parent / "fixtures" / "open-cookie-database-sample.csv"
+    results = [PhaseResult("accepted", [HOME], [cookie("accepted", "acme_id")])]
+    status, _, _ = scan(["--cookie-db", str(sample)], capsys, FakeCrawl(results))
+    assert status == 0  # seen only after accept all: no breach
+    data = json.loads((site / "consent-scan" / "scan.json").read_text())
+    [acme] = [entry for entry in data["cookies"] if entry["name"] == "acme_id"]
+    assert acme["match"]["source"] == "open-cookie-database"
+    assert (acme["match"]["category"], acme["match"]["service"]) == ("analytics", "Acme Analytics")
